@@ -1,0 +1,2 @@
+export type * from './types.js';
+export { parseSse, sseFrame, type SseEvent } from './sse.js';
