@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import { createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, openDatabase, type Store } from '../../store/index.js';
+
+async function withStore<T>(fn: (s: Store) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const store = createSqliteStore(openDatabase(config.dataDir));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `--attr unit=3rd-bde --attr legal_authorities=FISA-702,EO-12333` → attributes; commas make a list. */
+function parseAttrs(list: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of list) {
+    const eq = a.indexOf('=');
+    if (eq <= 0) throw new Error(`--attr expects key=value, got "${a}"`);
+    const k = a.slice(0, eq);
+    const v = a.slice(eq + 1);
+    out[k] = v.includes(',') ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+  }
+  return out;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function register(program: Command): void {
+  const keys = program.command('keys').description('API keys and the principals they belong to (uses $REDLINE_DATA_DIR)');
+  keys
+    .command('create')
+    .description('create an API key for a principal (created if new); prints the key once')
+    .requiredOption('-p, --principal <name>', 'principal name')
+    .option('-r, --role <role>', 'role of a new principal (repeatable)', collect, [])
+    .option('-a, --attr <key=value>', 'attribute of a new principal, e.g. unit=J2 (repeatable; commas make a list)', collect, [])
+    .option('-l, --label <text>', 'what the key is for', '')
+    .option('--json', 'print JSON')
+    .action(async (o: { principal: string; role: string[]; attr: string[]; label: string; json?: boolean }) => {
+      await withStore(async (s) => {
+        let p = await s.keys.getPrincipalByName(o.principal);
+        if (!p) p = await s.keys.createPrincipal({ name: o.principal, roles: o.role, attributes: parseAttrs(o.attr) });
+        else if (o.role.length || o.attr.length) console.error(`note: principal ${p.name} exists; --role/--attr ignored`);
+        const key = generateApiKey();
+        const info = await s.keys.addKey({ principalId: p.id, label: o.label, hash: hashApiKey(key), prefix: keyDisplayPrefix(key) });
+        if (o.json) console.log(JSON.stringify({ key, id: info.id, principal: p }));
+        else console.log(`${key}\n(key id ${info.id}, principal ${p.name}, roles ${p.roles.join(',') || 'none'}; shown only once)`);
+      });
+    });
+  keys
+    .command('list')
+    .description('list keys (never the keys themselves)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      await withStore(async (s) => {
+        const list = await s.keys.listKeys();
+        if (o.json) return console.log(JSON.stringify(list));
+        for (const k of list) console.log(`${k.id}  ${k.prefix}…  ${k.principalName.padEnd(16)}  ${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}  ${k.label}`);
+      });
+    });
+  keys
+    .command('revoke <idOrPrefix>')
+    .description('revoke a key by id or display prefix')
+    .action(async (idOrPrefix: string) => {
+      await withStore(async (s) => {
+        const k = await s.keys.revokeKey(idOrPrefix);
+        if (!k) {
+          console.error(`no single key matches "${idOrPrefix}"`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`revoked ${k.id} (${k.principalName})`);
+      });
+    });
+}

@@ -1,0 +1,84 @@
+// The HTTP app: Fastify with the chat routes, health, models and metrics. Errors from anywhere reach
+// one error handler, which answers in the shape of the API the path belongs to.
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { RedlineError } from '../errors.js';
+import type { Store } from '../store/index.js';
+import type { Authenticator } from './auth.js';
+import { sendError, type ChatDeps } from './chat.js';
+import type { ApiFlavour } from './errors.js';
+import { normaliseError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import { anthropicRoutes } from './routes/anthropic.js';
+import { openAIRoutes } from './routes/openai.js';
+
+export interface AppDeps extends ChatDeps {
+  store: Store;
+  auth: Authenticator;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+  /** Readiness beyond "the process is up": e.g. the store answers. */
+  ready(): Promise<boolean>;
+  logger?: boolean | object;
+}
+
+/** Request ids: `req_` + 20 random base32 characters; unguessable, URL-safe, fixed length. */
+export function newRequestId(): string {
+  return 'req_' + randomBytes(13).toString('base64url').replace(/[-_]/g, 'x').slice(0, 20);
+}
+
+const flavourOf = (url: string): ApiFlavour => (url.startsWith('/v1/messages') ? 'anthropic' : 'openai');
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    // Per-request log lines cost throughput; requests are recorded in the store and in metrics instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    genReqId: newRequestId,
+    requestIdHeader: false,
+    return503OnClosing: true,
+    keepAliveTimeout: 65_000,
+  });
+  app.decorateRequest('caller', undefined);
+
+  app.setErrorHandler((err, request, reply) => {
+    const e = normaliseError(err);
+    if (e.code === 'INTERNAL') request.log.error({ err, requestId: request.id }, 'internal error');
+    reply.header('x-request-id', request.id);
+    return sendError(reply, flavourOf(request.url), e);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.header('x-request-id', request.id);
+    return sendError(reply, flavourOf(request.url), new RedlineError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  // Authentication runs before the body is read, so an unauthenticated caller learns nothing about
+  // body validation and cannot make the gateway parse large bodies.
+  const authenticate = async (request: FastifyRequest) => {
+    request.caller = await deps.auth.authenticate(request.headers);
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.register(async (api) => {
+    api.addHook('onRequest', authenticate);
+    await openAIRoutes(api, deps);
+    await anthropicRoutes(api, deps);
+    api.get('/v1/models', async (_request, reply) => {
+      const data = deps.routes.aliases().map((id) => ({ id, object: 'model', created: 0, owned_by: 'redline', type: 'model', display_name: id }));
+      return reply.type('application/json').send(JSON.stringify({ object: 'list', data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }));
+    });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ok = await deps.ready().catch(() => false);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready' });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  return app;
+}

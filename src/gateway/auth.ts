@@ -1,0 +1,49 @@
+// Every request is attributed to a principal by its API key: `Authorization: Bearer <key>` (OpenAI
+// SDKs) or `x-api-key: <key>` (Anthropic SDKs). Lookups are cached briefly so the request path does not
+// hit the store each time; the short TTL bounds how long a revoked key keeps working on another process.
+import type { IncomingHttpHeaders } from 'node:http';
+import { RedlineError } from '../errors.js';
+import { hashApiKey, type ApiKeyInfo, type KeyStore, type Principal } from '../store/index.js';
+
+export interface Caller { principal: Principal; key: ApiKeyInfo }
+
+export interface Authenticator {
+  authenticate(headers: IncomingHttpHeaders): Promise<Caller>;
+  /** Forget cached lookups (after a revocation in this process). */
+  invalidate(): void;
+}
+
+export function createAuthenticator(keys: KeyStore, o: { ttlMs?: number; maxEntries?: number } = {}): Authenticator {
+  const ttl = o.ttlMs ?? 2_000;
+  const max = o.maxEntries ?? 10_000;
+  const cache = new Map<string, { caller: Caller; at: number }>();
+  return {
+    async authenticate(headers) {
+      const key = presentedKey(headers);
+      if (!key) throw new RedlineError('AUTH_FAILED', 'Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".');
+      const hash = hashApiKey(key);
+      const now = Date.now();
+      const hit = cache.get(hash);
+      if (hit && now - hit.at < ttl) return hit.caller;
+      const found = await keys.findKey(hash);
+      if (!found) {
+        cache.delete(hash);
+        throw new RedlineError('AUTH_FAILED', 'Invalid or revoked API key.');
+      }
+      if (cache.size >= max) cache.clear();
+      cache.set(hash, { caller: found, at: now });
+      return found;
+    },
+    invalidate: () => cache.clear(),
+  };
+}
+
+function presentedKey(h: IncomingHttpHeaders): string | undefined {
+  const auth = h.authorization;
+  if (auth) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? m[1] : undefined;
+  }
+  const x = h['x-api-key'];
+  return typeof x === 'string' && x.length > 0 ? x.trim() : undefined;
+}

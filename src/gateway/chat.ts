@@ -1,0 +1,150 @@
+// One handler for both chat APIs: a ClientCodec says how to parse and render one wire format, and
+// this file runs the pipeline, streams or sends the answer, and records the request.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RedlineError } from '../errors.js';
+import type { RequestLog } from '../store/index.js';
+import type { ChatRequest, ChatResponse, StreamEvent, Usage } from '../wire/index.js';
+import type { Caller } from './auth.js';
+import { errorBody, normaliseError, type ApiFlavour } from './errors.js';
+import type { Metrics } from './metrics.js';
+import { handle, type Outcome, type PipelineDeps } from './pipeline.js';
+
+export interface StreamEncoder { encode(ev: StreamEvent): string; end(): string }
+
+export interface ClientCodec {
+  flavour: ApiFlavour;
+  parse(body: unknown): ChatRequest;
+  render(res: ChatResponse, o: { id: string; model: string; created: number }): unknown;
+  encoder(o: { id: string; model: string; created: number; includeUsage: boolean }): StreamEncoder;
+  /** A mid-stream error in the format's own streaming shape. */
+  errorFrame(e: RedlineError): string;
+  responseId(requestId: string): string;
+}
+
+export interface ChatDeps extends PipelineDeps {
+  requests: RequestLog;
+  metrics: Metrics;
+  storeContent: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest { caller?: Caller }
+}
+
+export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
+  return async function chat(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const startedAt = performance.now();
+    const caller = request.caller!;
+    const req = codec.parse(request.body);                                  // 400 INVALID_REQUEST
+    const ac = new AbortController();
+    const onClose = () => { if (!reply.raw.writableFinished) ac.abort(); };
+    reply.raw.on('close', onClose);
+    const record = recorder(codec.flavour, request.id, caller, req, deps, startedAt);
+    let outcome: Outcome;
+    try {
+      outcome = await handle({ api: codec.flavour, requestId: request.id, req, caller, signal: ac.signal, startedAt }, deps);
+    } catch (err) {
+      record.fail(err);
+      throw err;
+    }
+    reply.header('x-redline-provider', outcome.target.provider);
+    reply.header('x-redline-model', outcome.target.model);
+    const created = Math.floor(Date.now() / 1000);
+    const id = codec.responseId(request.id);
+    if (outcome.kind === 'complete') {
+      const body = JSON.stringify(codec.render(outcome.response, { id, model: outcome.response.model, created }));
+      record.done(200, outcome, outcome.response.usage, outcome.response);
+      reply.raw.off('close', onClose);
+      await reply.type('application/json').send(body);
+      return;
+    }
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      ...(reply.getHeaders() as Record<string, string>),
+    });
+    const enc = codec.encoder({ id, model: modelOf(outcome.first, outcome.target.model), created, includeUsage: req.includeUsage ?? false });
+    let usage: Usage = { inputTokens: 0, outputTokens: 0 };
+    let firstSent = false;
+    try {
+      let ev: StreamEvent | undefined = outcome.first;
+      while (ev) {
+        if (ev.type === 'finish') usage = ev.usage;
+        const out = enc.encode(ev);
+        if (out && !raw.write(out)) await drained(raw, ac.signal);
+        if (!firstSent) {
+          firstSent = true;
+          deps.metrics.ttft.observe({ api: codec.flavour, provider: outcome.target.provider, model: outcome.target.model }, (performance.now() - startedAt) / 1000);
+        }
+        const next: IteratorResult<StreamEvent> = await outcome.rest.next();
+        ev = next.done ? undefined : next.value;
+      }
+      raw.end(enc.end());
+      record.done(200, outcome, usage);
+    } catch (err) {
+      const e = normaliseError(err);
+      if (!ac.signal.aborted && !raw.destroyed) raw.end(codec.errorFrame(e));
+      else raw.destroy();
+      await outcome.rest.return?.().catch(() => {});
+      record.done(ac.signal.aborted ? 499 : 200, outcome, usage, undefined, ac.signal.aborted ? 'CLIENT_CLOSED' : e.code);
+    }
+  };
+}
+
+function modelOf(first: StreamEvent, fallback: string): string {
+  return first.type === 'start' ? first.model : fallback;
+}
+
+function drained(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new RedlineError('UPSTREAM_FAILED', 'client went away', { details: { clientAborted: true } }));
+    const done = () => { signal.removeEventListener('abort', abort); resolve(); };
+    const abort = () => { raw.off('drain', done); reject(new RedlineError('UPSTREAM_FAILED', 'client went away', { details: { clientAborted: true } })); };
+    raw.once('drain', done);
+    signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
+/** Writes the request record and metrics exactly once, whichever way the request ends. */
+function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatRequest, deps: ChatDeps, startedAt: number) {
+  let written = false;
+  const write = (status: number, o: { alias: string; provider: string | null; model: string | null; attempts: number }, usage: Usage, errorCode: string | null, res?: ChatResponse) => {
+    if (written) return;
+    written = true;
+    const latencyMs = performance.now() - startedAt;
+    deps.requests.record({
+      id: requestId, time: new Date().toISOString(), principalId: caller.principal.id, keyId: caller.key.id, api,
+      alias: o.alias, provider: o.provider, model: o.model, status, errorCode, stream: req.stream,
+      inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, latencyMs, attempts: o.attempts,
+      content: deps.storeContent ? JSON.stringify({ request: req, response: res ?? null }) : null,
+    });
+    const m = deps.metrics;
+    m.requests.inc({ api, alias: o.alias, provider: o.provider ?? 'none', status: String(status) });
+    if (o.provider && o.model) {
+      m.latency.observe({ api, provider: o.provider, model: o.model, stream: String(req.stream) }, latencyMs / 1000);
+      if (usage.inputTokens) m.tokens.inc({ provider: o.provider, model: o.model, direction: 'input' }, usage.inputTokens);
+      if (usage.outputTokens) m.tokens.inc({ provider: o.provider, model: o.model, direction: 'output' }, usage.outputTokens);
+    }
+  };
+  return {
+    done(status: number, o: Outcome, usage: Usage, res?: ChatResponse, errorCode: string | null = null) {
+      write(status, { alias: o.alias, provider: o.target.provider, model: o.target.model, attempts: o.attempts }, usage, errorCode, res);
+    },
+    fail(err: unknown) {
+      const e = normaliseError(err);
+      let alias = 'unknown';
+      try { alias = deps.routes.resolve(req.model).alias; } catch { /* unknown model: keep 'unknown' so labels stay bounded */ }
+      write(e.status, { alias, provider: null, model: null, attempts: 0 }, { inputTokens: 0, outputTokens: 0 }, e.code);
+    },
+  };
+}
+
+export function sendError(reply: FastifyReply, flavour: ApiFlavour, err: unknown): FastifyReply {
+  const e = normaliseError(err);
+  if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
+  return reply.code(e.status).type('application/json').send(JSON.stringify(errorBody(flavour, e)));
+}

@@ -1,0 +1,3 @@
+export type { ApiKeyInfo, KeyStore, Principal, RequestLog, RequestRecord, Store } from './types.js';
+export { openDatabase, createSqliteStore } from './sqlite.js';
+export { generateApiKey, hashApiKey, keyDisplayPrefix, KEY_PREFIX } from './keys.js';
