@@ -22,9 +22,9 @@ export interface AppDeps extends ChatDeps {
   logger?: boolean | object;
 }
 
-/** Request ids: `req_` + 20 random base32 characters; unguessable, URL-safe, fixed length. */
+/** Request ids: `req_` + 20 random alphanumeric characters; unguessable, URL-safe, fixed length. */
 export function newRequestId(): string {
-  return 'req_' + randomBytes(13).toString('base64url').replace(/[-_]/g, 'x').slice(0, 20);
+  return 'req_' + randomBytes(15).toString('base64url').replace(/[-_]/g, 'x');
 }
 
 const flavourOf = (url: string): ApiFlavour => (url.startsWith('/v1/messages') ? 'anthropic' : 'openai');
