@@ -1,6 +1,6 @@
 // POST /v1/messages — the Anthropic Messages API.
 import type { FastifyInstance } from 'fastify';
-import { AnthropicStreamEncoder, parseAnthropicMessagesRequest, renderAnthropicMessage } from '../../wire/anthropic.js';
+import { AnthropicStreamEncoder, parseAnthropicMessagesRequest, renderAnthropicMessage } from '../../wire/index.js';
 import { sseFrame } from '../../wire/index.js';
 import { chatHandler, type ChatDeps, type ClientCodec } from '../chat.js';
 import { anthropicErrorBody } from '../errors.js';

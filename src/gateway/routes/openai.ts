@@ -1,6 +1,6 @@
 // POST /v1/chat/completions — the OpenAI Chat Completions API.
 import type { FastifyInstance } from 'fastify';
-import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../../wire/openai.js';
+import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../../wire/index.js';
 import { sseFrame } from '../../wire/index.js';
 import { chatHandler, type ChatDeps, type ClientCodec } from '../chat.js';
 import { openAIErrorBody } from '../errors.js';

@@ -1,0 +1,290 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RedlineError } from '../errors.js';
+import type { ChatRequest, StreamEvent } from '../wire/index.js';
+import { startFakeOpenAI } from '../testing/fake-openai.js';
+import { createOpenAIProvider } from './openai.js';
+import type { Provider, ProviderConfig, Timeouts } from './types.js';
+
+const timeouts: Timeouts = { connectMs: 2000, firstByteMs: 3000, totalMs: 8000 };
+const fake = await startFakeOpenAI();
+const providers: Provider[] = [];
+after(async () => {
+  await Promise.all(providers.map((p) => p.close?.()));
+  await fake.close();
+});
+
+function provider(over: Partial<ProviderConfig> = {}): Provider {
+  const p = createOpenAIProvider({ name: 'oa', kind: 'openai', baseUrl: `${fake.url}/v1`, apiKey: 'sk-test', timeouts, ...over });
+  providers.push(p);
+  return p;
+}
+
+const req = (text: string, over: Partial<ChatRequest> = {}): ChatRequest => ({
+  model: 'alias',
+  system: 'be terse',
+  messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+  stream: false,
+  ...over,
+});
+
+const opts = (over: { signal?: AbortSignal; timeouts?: Timeouts } = {}) => ({ model: 'gpt-4.1-mini', signal: over.signal ?? new AbortController().signal, timeouts: over.timeouts ?? timeouts });
+
+async function collect(it: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
+  const out: StreamEvent[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<RedlineError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof RedlineError, `expected RedlineError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+/** Waits (bounded) for a condition the server observes asynchronously; not a timing assertion. */
+async function eventually(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition never became true');
+}
+
+const textOf = (events: StreamEvent[]) => events.filter((e) => e.type === 'text_delta').map((e) => (e as { text: string }).text).join('');
+
+test('complete: plain reply, request shape and headers', async () => {
+  const p = provider({ headers: { 'openai-organization': 'org-1' } });
+  const n = fake.requests.length;
+  const res = await p.complete(req('hello there', { maxTokens: 20 }), opts());
+  assert.deepEqual(res.content, [{ type: 'text', text: 'echo: hello there' }]);
+  assert.equal(res.stopReason, 'end');
+  assert.equal(res.model, 'gpt-4.1-mini');
+  assert.ok(res.usage.inputTokens > 0 && res.usage.outputTokens === 3, JSON.stringify(res.usage));
+  const r = fake.requests[n]!;
+  assert.equal(r.path, '/v1/chat/completions');
+  assert.equal(r.headers.authorization, 'Bearer sk-test');
+  assert.equal(r.headers['openai-organization'], 'org-1');
+  assert.deepEqual(r.body, {
+    model: 'gpt-4.1-mini',
+    messages: [{ role: 'system', content: 'be terse' }, { role: 'user', content: 'hello there' }],
+    max_completion_tokens: 20,
+    stream: false,
+  });
+});
+
+test('complete: tool call', async () => {
+  fake.enqueue({ kind: 'tool_call', name: 'get_weather', arguments: { city: 'Oslo', days: 3 } });
+  const res = await provider().complete(req('weather?', { tools: [{ name: 'get_weather', parameters: { type: 'object' } }] }), opts());
+  assert.equal(res.stopReason, 'tool_use');
+  const call = res.content.find((c) => c.type === 'tool_call');
+  assert.ok(call && call.type === 'tool_call');
+  assert.equal(call.name, 'get_weather');
+  assert.deepEqual(JSON.parse(call.arguments), { city: 'Oslo', days: 3 });
+});
+
+test('openai_compatible: base URL without /v1, no key, max_tokens', async () => {
+  const p = provider({ kind: 'openai_compatible', baseUrl: `${fake.url}/`, apiKey: undefined });
+  const n = fake.requests.length;
+  await p.complete(req('x', { maxTokens: 9 }), opts());
+  const r = fake.requests[n]!;
+  assert.equal(r.path, '/chat/completions');
+  assert.equal(r.headers.authorization, undefined);
+  assert.equal(r.body.max_tokens, 9);
+  assert.equal(r.body.max_completion_tokens, undefined);
+});
+
+test('configuration: default bases, required baseUrl, wrong kind', async () => {
+  const x = createOpenAIProvider({ name: 'grok', kind: 'xai', baseUrl: '', timeouts });
+  assert.equal(x.kind, 'xai');
+  await x.close?.();
+  assert.throws(() => createOpenAIProvider({ name: 'local', kind: 'openai_compatible', baseUrl: '', timeouts }), (e: unknown) => e instanceof RedlineError && e.code === 'CONFIG_INVALID');
+  assert.throws(() => createOpenAIProvider({ name: 'a', kind: 'anthropic', baseUrl: 'http://127.0.0.1:1', timeouts }), (e: unknown) => e instanceof RedlineError && e.code === 'CONFIG_INVALID');
+});
+
+test('stream: text arrives as deltas, with start, block_stop and finish carrying usage', async () => {
+  const n = fake.requests.length;
+  const events = await collect(provider().stream(req('stream me please', { stream: true }), opts()));
+  assert.equal(fake.requests[n]!.body.stream, true);
+  assert.deepEqual(fake.requests[n]!.body.stream_options, { include_usage: true });
+  assert.equal(events[0]!.type, 'start');
+  assert.deepEqual(events[1], { type: 'text_start', index: 0 });
+  assert.equal(textOf(events), 'echo: stream me please');
+  assert.ok(events.filter((e) => e.type === 'text_delta').length > 1, 'text was streamed in several deltas');
+  assert.deepEqual(events.at(-2), { type: 'block_stop', index: 0 });
+  const fin = events.at(-1)!;
+  assert.ok(fin.type === 'finish');
+  assert.equal(fin.stopReason, 'end');
+  assert.ok(fin.usage.inputTokens > 0 && fin.usage.outputTokens === 4, JSON.stringify(fin.usage));
+});
+
+test('stream: tool call argument fragments reassemble', async () => {
+  fake.enqueue({ kind: 'tool_call', name: 'lookup', arguments: { query: 'grid reference 7', limit: 10 }, text: 'Let me look.' });
+  const events = await collect(provider().stream(req('find it', { stream: true }), opts()));
+  assert.equal(textOf(events), 'Let me look.');
+  const start = events.find((e) => e.type === 'tool_call_start');
+  assert.ok(start && start.type === 'tool_call_start');
+  assert.equal(start.name, 'lookup');
+  assert.equal(start.index, 1);
+  const deltas = events.filter((e) => e.type === 'tool_call_delta');
+  assert.ok(deltas.length > 1, 'arguments came in several fragments');
+  assert.deepEqual(JSON.parse(deltas.map((e) => (e as { argumentsDelta: string }).argumentsDelta).join('')), { query: 'grid reference 7', limit: 10 });
+  const fin = events.at(-1)!;
+  assert.ok(fin.type === 'finish' && fin.stopReason === 'tool_use');
+});
+
+test('429 with Retry-After → RATE_LIMITED carrying retryAfter (complete and stream)', async () => {
+  fake.enqueue({ kind: 'status', status: 429, headers: { 'retry-after': '7' }, message: 'Rate limit reached' });
+  const e = await rejectsWith(provider().complete(req('x'), opts()), 'RATE_LIMITED');
+  assert.equal(e.retryAfter, 7);
+  assert.equal(e.details?.retryable, true);
+  assert.match(e.message, /Rate limit reached/);
+  fake.enqueue({ kind: 'status', status: 429, headers: { 'retry-after': '2' } });
+  const it = provider().stream(req('x', { stream: true }), opts())[Symbol.asyncIterator]();
+  const e2 = await rejectsWith(it.next(), 'RATE_LIMITED');
+  assert.equal(e2.retryAfter, 2);
+});
+
+test('500 → retryable UPSTREAM_FAILED; 400 → UPSTREAM_REJECTED', async () => {
+  fake.enqueue({ kind: 'status', status: 500 });
+  const e = await rejectsWith(provider().complete(req('x'), opts()), 'UPSTREAM_FAILED');
+  assert.equal(e.details?.retryable, true);
+  fake.enqueue({ kind: 'status', status: 400, message: "Invalid value for 'temperature'" });
+  const e2 = await rejectsWith(provider().complete(req('x'), opts()), 'UPSTREAM_REJECTED');
+  assert.equal(e2.details?.retryable, false);
+});
+
+test('hang with a short firstByte timeout → UPSTREAM_TIMEOUT (complete and stream)', async () => {
+  const short = { ...timeouts, firstByteMs: 150 };
+  fake.enqueue({ kind: 'hang' });
+  await rejectsWith(provider().complete(req('x'), opts({ timeouts: short })), 'UPSTREAM_TIMEOUT');
+  fake.enqueue({ kind: 'hang' });
+  await rejectsWith(collect(provider().stream(req('x', { stream: true }), opts({ timeouts: short }))), 'UPSTREAM_TIMEOUT');
+  fake.enqueue({ kind: 'stall_after_headers' });
+  await rejectsWith(collect(provider().stream(req('x', { stream: true }), opts({ timeouts: short }))), 'UPSTREAM_TIMEOUT');
+});
+
+test('reset before any byte → UPSTREAM_FAILED', async () => {
+  fake.enqueue({ kind: 'reset' });
+  const e = await rejectsWith(provider().complete(req('x'), opts()), 'UPSTREAM_FAILED');
+  assert.equal(e.details?.retryable, true);
+  fake.enqueue({ kind: 'reset' });
+  const it = provider().stream(req('x', { stream: true }), opts())[Symbol.asyncIterator]();
+  await rejectsWith(it.next(), 'UPSTREAM_FAILED');
+});
+
+test('garbage bodies → UPSTREAM_FAILED (complete and stream)', async () => {
+  fake.enqueue({ kind: 'garbage' });
+  await rejectsWith(provider().complete(req('x'), opts()), 'UPSTREAM_FAILED');
+  fake.enqueue({ kind: 'garbage' });
+  await rejectsWith(collect(provider().stream(req('x', { stream: true }), opts())), 'UPSTREAM_FAILED');
+});
+
+test('reset mid-stream: events so far, then UPSTREAM_FAILED; a half JSON body fails too', async () => {
+  fake.enqueue({ kind: 'reset_mid_stream' });
+  const seen: StreamEvent[] = [];
+  const e = await rejectsWith((async () => { for await (const ev of provider().stream(req('a long enough reply to cut', { stream: true }), opts())) seen.push(ev); })(), 'UPSTREAM_FAILED');
+  assert.equal(seen[0]?.type, 'start');
+  assert.equal(seen.some((x) => x.type === 'finish'), false);
+  assert.equal(e.details?.clientAborted, undefined);
+  fake.enqueue({ kind: 'reset_mid_stream' });
+  await rejectsWith(provider().complete(req('x'), opts()), 'UPSTREAM_FAILED');
+});
+
+test('client abort cancels the upstream request (complete, and stream while waiting for events)', async () => {
+  // A fake of its own, so the abort count is not disturbed by other tests' timeouts and resets.
+  const own = await startFakeOpenAI();
+  try {
+    own.enqueue({ kind: 'hang' });
+    const ac = new AbortController();
+    const pending = provider({ baseUrl: `${own.url}/v1` }).complete(req('x'), opts({ signal: ac.signal }));
+    await eventually(() => own.requests.length === 1);
+    assert.equal(own.aborted(), 0);
+    ac.abort();
+    const e = await rejectsWith(pending, 'UPSTREAM_FAILED');
+    assert.equal(e.details?.clientAborted, true);
+    await eventually(() => own.aborted() === 1);
+
+    own.enqueue({ kind: 'stall_after_headers' });
+    const ac2 = new AbortController();
+    const it = provider({ baseUrl: `${own.url}/v1` }).stream(req('y', { stream: true }), opts({ signal: ac2.signal }))[Symbol.asyncIterator]();
+    const first = it.next();
+    await eventually(() => own.requests.length === 2);
+    ac2.abort();
+    await rejectsWith(first, 'UPSTREAM_FAILED');
+    await eventually(() => own.aborted() === 2);
+  } finally {
+    await own.close();
+  }
+});
+
+test('a consumer that stops reading mid-stream releases the upstream request', async () => {
+  const own = await startFakeOpenAI();
+  try {
+    own.enqueue({ kind: 'reply', text: Array.from({ length: 400 }, (_, i) => `w${i}`).join(' ') });
+    for await (const ev of provider({ baseUrl: `${own.url}/v1` }).stream(req('x', { stream: true }), opts())) {
+      if (ev.type === 'text_delta') break;
+    }
+    await eventually(() => own.aborted() === 1);
+  } finally {
+    await own.close();
+  }
+});
+
+// Raw SSE servers for what the shared fake cannot script: error events, truncation, early stop.
+async function rawServer(write: (res: ServerResponse) => void): Promise<{ base: string; close: () => Promise<void> }> {
+  const server = createServer(async (req, res) => {
+    for await (const _ of req) { /* drain */ }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    write(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+const frame = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+const textChunk = (t: string, finish: string | null = null) => frame({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: t }, finish_reason: finish }] });
+
+test('an {"error":...} event mid-stream → UPSTREAM_FAILED', async () => {
+  const s = await rawServer((res) => res.end(textChunk('partial') + frame({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })));
+  try {
+    const seen: StreamEvent[] = [];
+    const p = provider({ baseUrl: s.base });
+    const e = await rejectsWith((async () => { for await (const ev of p.stream(req('x', { stream: true }), opts())) seen.push(ev); })(), 'UPSTREAM_FAILED');
+    assert.match(e.message, /mid-stream/);
+    assert.equal(textOf(seen), 'partial');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a stream that ends cleanly without finish_reason or [DONE] is truncated, not finished', async () => {
+  const s = await rawServer((res) => res.end(textChunk('half an ans')));
+  try {
+    await rejectsWith(collect(provider({ baseUrl: s.base }).stream(req('x', { stream: true }), opts())), 'UPSTREAM_FAILED');
+  } finally {
+    await s.close();
+  }
+});
+
+test('finish_reason without [DONE] (some compatible servers) still finishes; [DONE] alone finishes', async () => {
+  const s1 = await rawServer((res) => res.end(textChunk('done', 'stop')));
+  const s2 = await rawServer((res) => res.end(textChunk('ok') + 'data: [DONE]\n\n'));
+  try {
+    const e1 = await collect(provider({ baseUrl: s1.base }).stream(req('x', { stream: true }), opts()));
+    assert.deepEqual(e1.at(-1), { type: 'finish', stopReason: 'end', usage: { inputTokens: 0, outputTokens: 0 } });
+    assert.equal(textOf(e1), 'done');
+    const e2 = await collect(provider({ baseUrl: s2.base }).stream(req('x', { stream: true }), opts()));
+    assert.equal(e2.at(-1)?.type, 'finish');
+  } finally {
+    await s1.close();
+    await s2.close();
+  }
+});
