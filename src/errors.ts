@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   POLICY_DENIED: { status: 403, openaiType: 'permission_error', anthropicType: 'permission_error' },
   APPROVAL_REQUIRED: { status: 403, openaiType: 'permission_error', anthropicType: 'permission_error' },
   APPROVAL_EXPIRED: { status: 410, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error' },
+  CONFLICT: { status: 409, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error' },
   RATE_LIMITED: { status: 429, openaiType: 'rate_limit_error', anthropicType: 'rate_limit_error' },
   UPSTREAM_REJECTED: { status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error' },
   UPSTREAM_FAILED: { status: 502, openaiType: 'api_error', anthropicType: 'api_error' },

@@ -2,12 +2,26 @@
 // collaborators.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
+import { loadClassifier } from './classify/index.js';
+import { createBulkTracker } from './classify/bulk/index.js';
+import { createGuardStage } from './classify/index.js';
 import { buildApp } from './gateway/app.js';
+import { createAssessor } from './gateway/assess.js';
 import { createAuthenticator } from './gateway/auth.js';
 import { createMetrics } from './gateway/metrics.js';
+import { redlineRoutes } from './gateway/routes/redline.js';
+import { ledgerRoutes } from './gateway/routes/ledger.js';
+import { approvalRoutes } from './gateway/routes/approvals.js';
+import { pseudonymOf } from './gateway/record.js';
+import { createApprovalService, type ApprovalService } from './approvals/index.js';
+import { createLedger, loadOrCreateSigningKey, readVerifierKeys, type Ledger } from './ledger/index.js';
+import { join } from 'node:path';
+import { createPolicyEngine, DEFAULT_POLICY_DIR, type ReloadResult } from './policy/index.js';
 import { createProvider, defaultBaseUrl, type Provider } from './providers/index.js';
 import { createExecutor, createRouteTable } from './routing/index.js';
-import { createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, openDatabase, type Store } from './store/index.js';
+import {
+  createSqliteSketchStore, createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, loadOrCreateSecret, openDatabase, type Store,
+} from './store/index.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -15,14 +29,19 @@ export interface Gateway {
   url: string;
   /** The admin key, when this start created it (shown once). */
   createdAdminKey?: string;
+  ledger: Ledger;
+  approvals: ApprovalService;
+  reloadPolicy(trigger: string): Promise<ReloadResult>;
   close(): Promise<void>;
 }
 
 export async function startGateway(config: Config, o: { listen?: boolean } = {}): Promise<Gateway> {
   const db = openDatabase(config.dataDir);
   const store = createSqliteStore(db);
+  const secret = loadOrCreateSecret(config.dataDir);
   const createdAdminKey = await bootstrapAdmin(store, config.adminKey);
   const metrics = createMetrics();
+
   const providers = new Map<string, Provider>();
   for (const p of config.providers) {
     providers.set(p.name, createProvider({
@@ -31,12 +50,57 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
     }));
   }
   const timeouts = new Map(config.providers.map((p) => [p.name, p.timeouts]));
+  const terms = new Map(config.providers.map((p) => [p.name, { name: p.terms?.name ?? p.name, forbiddenUses: [...(p.terms?.forbiddenUses ?? [])] }]));
   const routes = createRouteTable(config.routes, config.providers.map((p) => p.name));
   const executor = createExecutor(config.retry, config.circuitBreaker, {
     onUpstreamError: (t, e) => metrics.upstreamErrors.inc({ provider: t.provider, model: t.model, code: e.code }),
   });
-  const app = await buildApp({
-    store, metrics, routes, executor, providers,
+
+  const classifier = loadClassifier();
+  const bulk = createBulkTracker({ secret, windowSeconds: config.bulk.windowSeconds, store: createSqliteSketchStore(db) });
+  const bulkFlush = setInterval(() => bulk.flush(), 5_000).unref();
+  const guardCfg = config.classifier.guard;
+  const assessor = createAssessor({
+    classifier, bulk,
+    threshold: config.classifier.threshold,
+    includeToolResults: config.classifier.includeToolResults,
+    pii: { country: config.pii.country, protectedCidrs: [...config.pii.protectedCidrs] },
+    ...(guardCfg && { guard: createGuardStage({ url: guardCfg.url, model: guardCfg.model, timeoutMs: guardCfg.timeoutMs, ...(config.guardApiKey && { apiKey: config.guardApiKey }) }) }),
+  });
+  const engine = createPolicyEngine({ dir: config.policy.dir ?? DEFAULT_POLICY_DIR });
+
+  // Signing keys live in files beside the database (mode 0600), never in it.
+  const ledgerKeyDir = join(config.dataDir, 'ledger');
+  const ledgerKey = loadOrCreateSigningKey(ledgerKeyDir, config.ledger.origin);
+  const ledger = createLedger({ db, signer: ledgerKey, verifiers: readVerifierKeys(ledgerKeyDir) });
+  const receiptKey = loadOrCreateSigningKey(join(config.dataDir, 'receipts'), `${config.ledger.origin}/receipts`);
+  // Approval entries name principals by raw id; the public log gets pseudonyms only.
+  const pseudonymise = (v: unknown) => (typeof v === 'string' ? pseudonymOf(secret, v) : Array.isArray(v) ? v.map((x) => pseudonymOf(secret, String(x))) : v);
+  const approvals = createApprovalService({
+    db, signingKey: receiptKey, keyName: receiptKey.name,
+    ledgerAppend: (entry) => ledger.append({
+      ...entry,
+      principal: pseudonymise(entry.principal),
+      ...(entry.approvers !== undefined && { approvers: pseudonymise(entry.approvers) }),
+      ...(entry.deniedBy !== undefined && { deniedBy: pseudonymise(entry.deniedBy) }),
+    } as Parameters<Ledger['append']>[0]),
+    receiptTtlSeconds: config.tools.receiptTtlSeconds,
+    ...(config.tools.webhook && config.webhookSecret && { webhook: { url: config.tools.webhook.url, secret: config.webhookSecret } }),
+    ...(config.publicUrl && { publicUrl: config.publicUrl }),
+  });
+
+  let app: FastifyInstance;
+  const reloadPolicy = async (trigger: string): Promise<ReloadResult> => {
+    const r = engine.reload();
+    if (r.ok) app.log.info({ trigger, version: r.version }, 'policy set loaded');
+    else app.log.error({ trigger, errors: r.errors, active: engine.version }, 'policy set rejected; the previous one stays active');
+    return r;
+  };
+
+  app = await buildApp({
+    store, metrics, routes, executor, providers, assessor,
+    record: { ledger, secret },
+    policy: { engine, termsOf: (name) => terms.get(name) ?? { name, forbiddenUses: [] }, bulkWindowSeconds: config.bulk.windowSeconds },
     auth: createAuthenticator(store.keys),
     requests: store.requests,
     storeContent: config.server.storeContent,
@@ -44,16 +108,26 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
     timeoutsOf: (name) => timeouts.get(name)!,
     ready: async () => (await store.keys.countKeys()) >= 0,
     logger: { level: config.logLevel },
+    authenticatedRoutes: [
+      (api) => redlineRoutes(api, { classifier, policy: engine, reloadPolicy }),
+      (api) => approvalRoutes(api, { approvals }),
+    ],
+    publicRoutes: [(pub) => ledgerRoutes(pub, { ledger })],
   });
+  const stopWatch = config.policy.watch ? engine.watch(() => void reloadPolicy('file change')) : () => {};
+
   let url = '';
-  if (o.listen !== false) {
-    url = await app.listen({ host: config.server.host, port: config.server.port });
-  }
+  if (o.listen !== false) url = await app.listen({ host: config.server.host, port: config.server.port });
   return {
-    app, store, url,
+    app, store, url, reloadPolicy, ledger, approvals,
     ...(createdAdminKey !== undefined && { createdAdminKey }),
     async close() {
+      stopWatch();
+      clearInterval(bulkFlush);
       await app.close();
+      bulk.flush();
+      await approvals.close();
+      await ledger.close();
       for (const p of providers.values()) await p.close?.();
       await store.close();
     },

@@ -4,8 +4,12 @@ import { buildProgram } from './program.js';
 import { register as config } from './commands/config.js';
 import { register as keys } from './commands/keys.js';
 import { register as serve } from './commands/serve.js';
+import { register as ledger } from './commands/ledger.js';
+import { register as approvals } from './commands/approvals.js';
+import { register as receipt } from './commands/receipt.js';
+import { register as policy } from './commands/policy.js';
 
-const program = buildProgram([serve, config, keys]);
+const program = buildProgram([serve, config, keys, policy, ledger, approvals, receipt]);
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(isRedlineError(e) ? `${e.code}: ${e.message}${e.details?.issues ? '\n  - ' + (e.details.issues as string[]).join('\n  - ') : ''}` : e);
   process.exit(1);

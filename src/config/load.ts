@@ -22,6 +22,10 @@ export interface Config extends Omit<ConfigFile, 'providers'> {
   adminKey?: string;
   logLevel: string;
   providers: ResolvedProvider[];
+  /** Key for the guard model, read from classifier.guard.apiKeyEnv. */
+  guardApiKey?: string;
+  /** Webhook HMAC secret, read from tools.webhook.secretEnv. */
+  webhookSecret?: string;
   warnings: string[];
 }
 
@@ -104,8 +108,16 @@ export function loadConfig(o: LoadOptions = {}): Config {
   if (env.HOST) server.host = env.HOST;
   const adminKey = env.REDLINE_ADMIN_KEY;
   if (adminKey !== undefined && adminKey.length < 16) throw new RedlineError('CONFIG_INVALID', 'REDLINE_ADMIN_KEY must be at least 16 characters');
+  const guardEnv = parsed.classifier.guard?.apiKeyEnv;
+  const guardApiKey = guardEnv ? env[guardEnv] : undefined;
+  if (guardEnv && !guardApiKey) warnings.push(`classifier.guard: environment variable ${guardEnv} is not set`);
+  const hookEnv = parsed.tools.webhook?.secretEnv;
+  const webhookSecret = hookEnv ? env[hookEnv] : undefined;
+  if (hookEnv && !webhookSecret) throw new RedlineError('CONFIG_INVALID', `tools.webhook.secretEnv: environment variable ${hookEnv} is not set; webhooks must be signed`);
   return deepFreeze({
     ...parsed,
+    ...(guardApiKey && { guardApiKey }),
+    ...(webhookSecret && { webhookSecret }),
     server,
     providers,
     source: file ?? 'embedded defaults',

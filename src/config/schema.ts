@@ -2,7 +2,7 @@
 // a provider names the environment variable that holds its key (`apiKeyEnv`), and `.strict()` objects
 // reject an `apiKey` field outright so a secret cannot slip into a committed config.
 import { z } from 'zod';
-import { USE_LABELS } from '../classify/labels.js';
+import { TOOL_EFFECTS, USE_LABELS } from '../classify/labels.js';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lower-case letters, digits, ".", "_" or "-"');
 const ms = z.number().int().positive();
@@ -60,6 +60,56 @@ export const ConfigFileSchema = z.object({
     /** How long an open circuit rejects before one trial request is let through. */
     cooldownMs: ms.default(30_000),
   }).strict().default({ failureThreshold: 5, cooldownMs: 30_000 }),
+  /** Policy as code (Cedar). `dir` defaults to the policy pack shipped with redline (policies/default). */
+  policy: z.object({
+    dir: z.string().optional(),
+    /** Reload when a file in the policy directory changes. */
+    watch: z.boolean().default(true),
+  }).strict().default({ watch: true }),
+  classifier: z.object({
+    /** A label is "present" for policy when its probability reaches this. */
+    threshold: z.number().min(0).max(1).default(0.5),
+    /** Also classify tool results sent back by the client (off: system prompt and user turns only). */
+    includeToolResults: z.boolean().default(false),
+    /** Optional second stage: a guard model behind an OpenAI-compatible endpoint; fails closed. */
+    guard: z.object({
+      url: z.url({ protocol: /^https?$/ }),
+      model: z.string().min(1),
+      apiKeyEnv: z.string().optional(),
+      timeoutMs: z.number().int().positive().default(2_000),
+    }).strict().optional(),
+  }).strict().default({ threshold: 0.5, includeToolResults: false }),
+  pii: z.object({
+    /** ISO 3166 alpha-2 country whose people are the protected population (taxonomy: US persons). */
+    country: z.string().regex(/^[A-Z]{2}$/).default('US'),
+    /** IP ranges whose addresses point at protected persons (IPs cannot be placed offline otherwise). */
+    protectedCidrs: z.array(z.string()).default([]),
+  }).strict().default({ country: 'US', protectedCidrs: [] }),
+  bulk: z.object({
+    /** Sliding window over which distinct identifiers per principal are counted. */
+    windowSeconds: z.number().int().positive().default(86_400),
+  }).strict().default({ windowSeconds: 86_400 }),
+  /** Tools a model may call, with their effect (taxonomy), and who must approve which effect. */
+  tools: z.object({
+    defaultEffect: z.enum(TOOL_EFFECTS).default('none'),
+    declared: z.array(z.object({ name: z.string().min(1), effect: z.enum(TOOL_EFFECTS), mode: z.enum(['wait', 'defer']).optional() }).strict()).default([]),
+    approvals: z.partialRecord(z.enum(TOOL_EFFECTS), z.object({
+      /** Distinct approvers needed. For `lethal` at least 1 is enforced whatever this says. */
+      approvers: z.number().int().min(0).max(10).default(1),
+      /** Approvers must hold one of these roles (none listed: role approver or admin). */
+      roles: z.array(z.string()).default([]),
+      timeoutSeconds: z.number().int().positive().default(600),
+      mode: z.enum(['wait', 'defer']).default('wait'),
+    }).strict()).default({}),
+    receiptTtlSeconds: z.number().int().positive().default(3_600),
+    webhook: z.object({ url: z.url({ protocol: /^https?$/ }), secretEnv: z.string() }).strict().optional(),
+  }).strict().default({ defaultEffect: 'none', declared: [], approvals: {}, receiptTtlSeconds: 3_600 }),
+  ledger: z.object({
+    /** The log's origin line in checkpoints (C2SP tlog-checkpoint); also names the signing key. Fixed for the life of a log. */
+    origin: z.string().regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').default('redline.local/ledger'),
+  }).strict().default({ origin: 'redline.local/ledger' }),
+  /** Public base URL of this gateway, for status URLs in hold objects and webhooks. */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
 }).strict().superRefine((c, ctx) => {
   const seen = new Set<string>();
   c.providers.forEach((p, i) => {

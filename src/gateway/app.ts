@@ -20,6 +20,10 @@ export interface AppDeps extends ChatDeps {
   /** Readiness beyond "the process is up": e.g. the store answers. */
   ready(): Promise<boolean>;
   logger?: boolean | object;
+  /** Route plugins that need an authenticated caller (redline's own API, approvals). */
+  authenticatedRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Route plugins anyone may read (the transparency log). */
+  publicRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
 }
 
 /** Request ids: `req_` + 20 random alphanumeric characters; unguessable, URL-safe, fixed length. */
@@ -66,12 +70,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     api.addHook('onRequest', authenticate);
     await openAIRoutes(api, deps);
     await anthropicRoutes(api, deps);
+    for (const routes of deps.authenticatedRoutes ?? []) await routes(api);
     api.get('/v1/models', async (_request, reply) => {
       const data = deps.routes.aliases().map((id) => ({ id, object: 'model', created: 0, owned_by: 'redline', type: 'model', display_name: id }));
       return reply.type('application/json').send(JSON.stringify({ object: 'list', data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }));
     });
   });
 
+  for (const routes of deps.publicRoutes ?? []) app.register(routes);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const ok = await deps.ready().catch(() => false);

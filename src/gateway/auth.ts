@@ -21,17 +21,18 @@ export function createAuthenticator(keys: KeyStore, o: { ttlMs?: number; maxEntr
     async authenticate(headers) {
       const key = presentedKey(headers);
       if (!key) throw new RedlineError('AUTH_FAILED', 'Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".');
-      const hash = hashApiKey(key);
+      // The cache is keyed by the presented key itself, so a hit costs no hashing; it lives only in
+      // this process's memory, like the keys the clients hold.
       const now = Date.now();
-      const hit = cache.get(hash);
+      const hit = cache.get(key);
       if (hit && now - hit.at < ttl) return hit.caller;
-      const found = await keys.findKey(hash);
+      const found = await keys.findKey(hashApiKey(key));
       if (!found) {
-        cache.delete(hash);
+        cache.delete(key);
         throw new RedlineError('AUTH_FAILED', 'Invalid or revoked API key.');
       }
       if (cache.size >= max) cache.clear();
-      cache.set(hash, { caller: found, at: now });
+      cache.set(key, { caller: found, at: now });
       return found;
     },
     invalidate: () => cache.clear(),

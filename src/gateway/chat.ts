@@ -42,13 +42,13 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     const record = recorder(codec.flavour, request.id, caller, req, deps, startedAt);
     let outcome: Outcome;
     try {
-      outcome = await handle({ api: codec.flavour, requestId: request.id, req, caller, signal: ac.signal, startedAt }, deps);
+      const legalAuthority = headerValue(request.headers['x-redline-legal-authority']);
+      outcome = await handle({ api: codec.flavour, requestId: request.id, req, caller, signal: ac.signal, startedAt, ...(legalAuthority && { legalAuthority }) }, deps);
     } catch (err) {
       record.fail(err);
       throw err;
     }
-    reply.header('x-redline-provider', outcome.target.provider);
-    reply.header('x-redline-model', outcome.target.model);
+    decisionHeaders(reply, outcome);
     const created = Math.floor(Date.now() / 1000);
     const id = codec.responseId(request.id);
     if (outcome.kind === 'complete') {
@@ -93,6 +93,26 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
       record.done(ac.signal.aborted ? 499 : 200, outcome, usage, undefined, ac.signal.aborted ? 'CLIENT_CLOSED' : e.code);
     }
   };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && s.trim() ? s.trim().slice(0, 256) : undefined;
+}
+
+/** Says which target served the call and why: the decision, and for a reroute what was skipped. */
+function decisionHeaders(reply: FastifyReply, o: Outcome): void {
+  const d = o.decided.decision;
+  reply.header('x-redline-provider', o.target.provider);
+  reply.header('x-redline-model', o.target.model);
+  reply.header('x-redline-decision', d.kind);
+  reply.header('x-redline-decision-id', d.decisionId);
+  reply.header('x-redline-policy-version', d.policyVersion.slice(0, 16));
+  if (d.kind === 'reroute') {
+    const skipped = d.perTarget.slice(0, d.targetIndex).map((v) => `${v.target.provider}/${v.target.model}`);
+    reply.header('x-redline-rerouted', `from=${skipped.join(',')}; to=${o.target.provider}/${o.target.model}`);
+    reply.header('x-redline-reroute-reason', encodeURIComponent(d.perTarget.slice(0, d.targetIndex).flatMap((v) => v.reasons).join('; ')).slice(0, 1024));
+  }
 }
 
 function modelOf(first: StreamEvent, fallback: string): string {
@@ -146,5 +166,6 @@ function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatR
 export function sendError(reply: FastifyReply, flavour: ApiFlavour, err: unknown): FastifyReply {
   const e = normaliseError(err);
   if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
+  else if (e.code === 'LEDGER_PUSHBACK') reply.header('retry-after', '1');
   return reply.code(e.status).type('application/json').send(JSON.stringify(errorBody(flavour, e)));
 }

@@ -46,7 +46,7 @@ export function errorBody(flavour: ApiFlavour, e: RedlineError): Record<string, 
 /** Details the caller may see: redline's own (decision id, reasons), never internals such as causes. */
 function publicDetails(d: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ['decision_id', 'reasons', 'policies', 'approval_id', 'status_url', 'provider', 'upstream_status', 'issues']) {
+  for (const k of ['decision_id', 'reasons', 'policies', 'policy_version', 'approval_id', 'status_url', 'provider', 'upstream_status', 'issues', 'reason', 'status', 'roles', 'stage']) {
     if (d[k] !== undefined) out[k] = d[k];
   }
   return out;

@@ -49,10 +49,14 @@ export function createOpenAIProvider(cfg: ProviderConfig): Provider {
     const decoder = new OpenAIStreamDecoder(provider);
     let done = false;
     let yielded = false;
+    // After [DONE] the body is read to its end rather than abandoned: breaking out would destroy the
+    // body, which costs an AbortError and the keep-alive connection on every stream.
+    try {
     for await (const ev of readSse(provider, res, opts.signal)) {
+      if (done) continue;
       if (ev.data === '[DONE]') {
         done = true;
-        break;
+        continue;
       }
       const chunk = parseEventJson(provider, ev.data);
       const upstreamError = errorMessageOf(chunk);
@@ -63,6 +67,9 @@ export function createOpenAIProvider(cfg: ProviderConfig): Provider {
         yielded = true;
         yield e;
       }
+    }
+    } catch (err) {
+      if (!done) throw err; // a fault after [DONE] cannot change an answer that already completed
     }
     // A body that just stops (no finish_reason, no [DONE]) is a cut connection, not an answer.
     if (!done && !decoder.sawFinishReason) {

@@ -2,3 +2,4 @@ export type { ApiKeyInfo, KeyStore, Principal, RequestLog, RequestRecord, Store 
 export { openDatabase, createSqliteStore } from './sqlite.js';
 export { generateApiKey, hashApiKey, keyDisplayPrefix, KEY_PREFIX } from './keys.js';
 export { createSqliteSketchStore, createMemorySketchStore } from './sketch-store.js';
+export { loadOrCreateSecret } from './secrets.js';

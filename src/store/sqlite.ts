@@ -110,14 +110,17 @@ export function createSqliteStore(db: Database.Database): Store {
     async countKeys() { return q.countKeys.get()!.n; },
   };
 
-  // Request records are metadata: batched into one transaction per tick so the request path does no
-  // synchronous disk write of its own.
+  // Request records are metadata (the ledger is the durable record): they are batched into one
+  // transaction every 100 ms or 1,000 rows, so the request path does no disk write of its own.
+  const FLUSH_MS = 100;
+  const FLUSH_ROWS = 1_000;
   let pending: RequestRecord[] = [];
-  let scheduled: NodeJS.Immediate | undefined;
+  let scheduled: NodeJS.Timeout | undefined;
   const writeBatch = db.transaction((batch: RequestRecord[]) => {
     for (const r of batch) q.insertRequest.run({ ...r, stream: r.stream ? 1 : 0 });
   });
   const flushNow = () => {
+    if (scheduled) clearTimeout(scheduled);
     scheduled = undefined;
     const batch = pending;
     pending = [];
@@ -126,7 +129,8 @@ export function createSqliteStore(db: Database.Database): Store {
   const requests: RequestLog = {
     record(r) {
       pending.push(r);
-      scheduled ??= setImmediate(flushNow);
+      if (pending.length >= FLUSH_ROWS) flushNow();
+      else scheduled ??= setTimeout(flushNow, FLUSH_MS).unref();
     },
     async recent(limit) {
       flushNow();
@@ -138,7 +142,6 @@ export function createSqliteStore(db: Database.Database): Store {
       }));
     },
     async flush() {
-      if (scheduled) clearImmediate(scheduled);
       flushNow();
     },
   };

@@ -31,10 +31,12 @@ function intParam(q: Record<string, unknown>, name: string, required: boolean): 
   return Number(v);
 }
 
-function sendBytes(request: FastifyRequest, reply: FastifyReply, body: Uint8Array): FastifyReply {
-  reply.header('content-type', 'application/octet-stream').header('cache-control', IMMUTABLE).header('vary', 'accept-encoding');
+function sendBytes(request: FastifyRequest, reply: FastifyReply, body: Uint8Array, compressible: boolean): FastifyReply {
+  reply.header('content-type', 'application/octet-stream').header('cache-control', IMMUTABLE);
+  if (!compressible) return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  reply.header('vary', 'accept-encoding');
   const accepts = String(request.headers['accept-encoding'] ?? '');
-  // tlog-tiles asks for compressed bundles; level 1 keeps the CPU cost small.
+  // tlog-tiles asks for compressed entry bundles (tiles are hashes and would not shrink); level 1 keeps the CPU cost small.
   if (body.length > 512 && /\bgzip\b/.test(accepts)) {
     return reply.header('content-encoding', 'gzip').send(gzipSync(body, { level: zlib.Z_BEST_SPEED }));
   }
@@ -71,7 +73,7 @@ export async function ledgerRoutes(app: FastifyInstance, o: { ledger: LedgerHttp
       const r = parseResource(`tile/entries/${rest}`, true);
       const body = ledger.entryBundle(r.index, r.width);
       if (!body) throw new RedlineError('NOT_FOUND', 'no such entry bundle in this log');
-      return sendBytes(request, reply, body);
+      return sendBytes(request, reply, body, true);
     } catch (e) {
       return fail(reply, e);
     }
@@ -83,7 +85,7 @@ export async function ledgerRoutes(app: FastifyInstance, o: { ledger: LedgerHttp
       const r = parseResource(`tile/${params.L ?? ''}/${params['*'] ?? ''}`, false);
       const body = ledger.tile(r.level!, r.index, r.width);
       if (!body) throw new RedlineError('NOT_FOUND', 'no such tile in this log');
-      return sendBytes(request, reply, body);
+      return sendBytes(request, reply, body, false);
     } catch (e) {
       return fail(reply, e);
     }

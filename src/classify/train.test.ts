@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { classifierFromModel } from './classifier.js';
+import { LAWFUL_LABELS, USE_LABELS } from './labels.js';
+import { decodeModel, encodeModel, mulberry32 } from './model.js';
+import { DEFAULT_TRAIN, augmentConversations, parseExampleLine, readDataDir, trainModel, type Example, type TrainOptions } from './train.js';
+
+// A small, fixed subset keeps this fast: every 12th training example, a narrow hash and few epochs.
+const all = readDataDir(fileURLToPath(new URL('../../data/classify/train/', import.meta.url)));
+const subset = all.filter((_e, i) => i % 12 === 0);
+const small: TrainOptions = { ...DEFAULT_TRAIN, epochs: 3, conversations: 50, features: { ...DEFAULT_TRAIN.features, bits: 14 } };
+
+test('the training data covers every label with at least 150 examples', () => {
+  const counts = new Map<string, number>();
+  for (const e of all) for (const l of e.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  for (const l of USE_LABELS) assert.ok((counts.get(l) ?? 0) >= 150, `${l}: ${counts.get(l) ?? 0}`);
+});
+
+test('training twice with the same seed gives the same weights and the same model file', () => {
+  const a = trainModel(subset, small);
+  const b = trainModel(subset, small);
+  assert.deepEqual(a.bias, b.bias);
+  assert.equal(Buffer.compare(Buffer.from(a.weights.buffer), Buffer.from(b.weights.buffer)), 0);
+  assert.equal(JSON.stringify(encodeModel(a, {})), JSON.stringify(encodeModel(b, {})));
+  const c = trainModel(subset, { ...small, seed: small.seed + 1 });
+  assert.notEqual(Buffer.compare(Buffer.from(a.weights.buffer), Buffer.from(c.weights.buffer)), 0);
+});
+
+test('a model survives encoding: quantised scores stay close to the float model\'s ranking', () => {
+  const m = trainModel(subset, small);
+  const file = encodeModel(m, { note: 'test' });
+  const q = decodeModel(file);
+  assert.equal(q.labels.length, USE_LABELS.length);
+  assert.equal(file.rows > 0, true);
+  // Every stored row decodes to the weights it was quantised from, within one step.
+  const K = q.labels.length;
+  let checked = 0;
+  for (let b = 0; b < 1 << small.features.bits && checked < 200; b++) {
+    for (let k = 0; k < K; k++) {
+      const w = m.weights[b * K + k] as number;
+      const back = (q.q[b * K + k] as number) * (q.scale[k] as number);
+      if (Math.abs(w) < 127 * (q.scale[k] as number)) assert.ok(Math.abs(w - back) <= (q.scale[k] as number) / 2 + 1e-9);
+    }
+    checked++;
+  }
+  const c = classifierFromModel(file);
+  let agree = 0;
+  for (const e of subset.slice(0, 100)) if (e.labels.includes(c.classifyText(e.text).top)) agree++;
+  assert.ok(agree >= 80, `fits its own training data: ${agree}/100`);
+});
+
+test('parseExampleLine accepts one or several labels and rejects the rest', () => {
+  assert.deepEqual(parseExampleLine('{"text":"hi","label":"general"}'), { text: 'hi', labels: ['general'] });
+  assert.deepEqual(parseExampleLine('{"text":"hi","system":"s","labels":["logistics","general","logistics"]}'), { text: 'hi', system: 's', labels: ['logistics', 'general'] });
+  for (const bad of ['{"text":"hi","label":"nope"}', '{"label":"general"}', '{"text":"","label":"general"}', '[1]', '{"text":"x","labels":[]}', 'nope']) {
+    assert.throws(() => parseExampleLine(bad), bad);
+  }
+});
+
+test('augmented conversations are lawful only, deterministic, and carry their turns\' labels', () => {
+  const ex: Example[] = [
+    { text: 'fuel for the trucks', labels: ['logistics'] },
+    { text: 'draft the memo', labels: ['administrative'] },
+    { text: 'red line text', labels: ['mass_casualty_weapons'] },
+  ];
+  const a = augmentConversations(ex, 30, mulberry32(5));
+  const b = augmentConversations(ex, 30, mulberry32(5));
+  assert.deepEqual(a, b);
+  assert.equal(a.length, 30);
+  for (const c of a) {
+    assert.ok(!c.text.includes('red line text'));
+    assert.ok(c.labels.every((l) => (LAWFUL_LABELS as readonly string[]).includes(l)));
+    for (const l of c.labels) assert.ok(c.text.includes(l === 'logistics' ? 'fuel for the trucks' : 'draft the memo'));
+  }
+});

@@ -1,0 +1,80 @@
+// Pipeline step: what is this request for, and whom does it touch? The use classifier, the PII
+// detectors and the bulk-collection tracker, combined into the facts policy decides on. Any failure
+// here refuses the request (fail closed): an unclassified request is never silently allowed.
+import { RedlineError } from '../errors.js';
+import { classifyInputOf, type Classification, type ClassifyInput, type UseClassifier } from '../classify/index.js';
+import { countPii, detectPii, type PiiCounts, type PiiFinding } from '../classify/pii/index.js';
+import type { BulkTracker } from '../classify/bulk/index.js';
+import { USE_LABELS, type UseLabel } from '../classify/labels.js';
+import type { ChatRequest } from '../wire/index.js';
+
+export interface Assessment {
+  classification: Classification;
+  /** Labels whose probability reached the threshold. */
+  labels: UseLabel[];
+  pii: PiiCounts;
+  /** Distinct protected identifiers this principal sent within the bulk window, this request included. */
+  bulkDistinct: number;
+  /** Guard model verdict, when the second stage is configured. */
+  guard?: { unsafe: boolean; categories: string[] };
+}
+
+export interface GuardStage { check(input: ClassifyInput, signal?: AbortSignal): Promise<{ unsafe: boolean; categories: string[] }> }
+
+export interface AssessorOptions {
+  classifier: UseClassifier;
+  threshold: number;
+  includeToolResults: boolean;
+  pii: { country: string; protectedCidrs: string[] };
+  bulk: BulkTracker;
+  guard?: GuardStage;
+}
+
+/**
+ * Llama Guard's category S9 ("indiscriminate weapons": chemical, biological, radiological, nuclear,
+ * high-yield explosives) is the one that maps onto a taxonomy label without ambiguity; other unsafe
+ * categories are recorded but left to the classifier and policy.
+ */
+const GUARD_LABELS: Record<string, UseLabel> = { S9: 'mass_casualty_weapons' };
+
+export interface Assessor { assess(req: ChatRequest, principalId: string, signal: AbortSignal): Promise<Assessment> }
+
+export function createAssessor(o: AssessorOptions): Assessor {
+  return {
+    async assess(req, principalId, signal) {
+      let input: ClassifyInput;
+      let classification: Classification;
+      let findings: PiiFinding[];
+      let bulkDistinct: number;
+      try {
+        input = classifyInputOf(req, { includeToolResults: o.includeToolResults });
+        classification = o.classifier.classify(input);
+        // Identifiers are looked for in everything the model will read, tool results included:
+        // bulk collection often arrives as tool output.
+        const piiInput = o.includeToolResults ? input : classifyInputOf(req, { includeToolResults: true });
+        findings = detectPii(textOf(piiInput), { country: o.pii.country, protectedCidrs: o.pii.protectedCidrs });
+        bulkDistinct = o.bulk.observe(principalId, findings).distinct;
+      } catch (err) {
+        throw new RedlineError('CLASSIFIER_FAILED', 'The request could not be classified, so it is refused (fail closed).', { cause: err, details: { stage: 'classifier' } });
+      }
+      let guard: Assessment['guard'];
+      if (o.guard) {
+        guard = await o.guard.check(input, signal); // throws CLASSIFIER_FAILED on timeout or garbage
+        if (guard.unsafe) {
+          const scores = { ...classification.scores };
+          for (const c of guard.categories) {
+            const label = GUARD_LABELS[c];
+            if (label) scores[label] = Math.max(scores[label], 0.99);
+          }
+          classification = { ...classification, scores };
+        }
+      }
+      const labels = USE_LABELS.filter((l) => classification.scores[l] >= o.threshold);
+      return { classification, labels, pii: countPii(findings), bulkDistinct, ...(guard && { guard }) };
+    },
+  };
+}
+
+function textOf(input: ClassifyInput): string {
+  return [input.system ?? '', ...input.user, ...(input.toolResults ?? [])].join('\n');
+}

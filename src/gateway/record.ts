@@ -1,0 +1,61 @@
+// Pipeline step: every decision goes into the transparency ledger before the response it records is
+// acknowledged. The entry names the principal by pseudonym and commits to the content by a salted
+// hash, so an outside party can audit usage without seeing what was asked.
+import { createHmac } from 'node:crypto';
+import type { LedgerEntryInput } from '../ledger/index.js';
+import { canonicalBytes, commitmentOf } from '../verify/index.js';
+import type { Route } from '../routing/index.js';
+import type { Assessment } from './assess.js';
+import type { CallDecision } from './decide.js';
+import type { Call } from './pipeline.js';
+
+export interface DecisionLog {
+  append(entry: LedgerEntryInput): Promise<{ index: number }>;
+}
+
+export interface RecordDeps {
+  ledger: DecisionLog;
+  /** Server secret: keys principal pseudonyms and content salts. */
+  secret: Uint8Array;
+}
+
+/** HMAC-SHA256(secret, principal id): stable per principal, meaningless without the secret. */
+export function pseudonymOf(secret: Uint8Array, principalId: string): string {
+  return createHmac('sha256', secret).update('principal:' + principalId).digest('hex');
+}
+
+/**
+ * The salt of a decision's content commitment is derived from the server secret and the decision id,
+ * so the operator can disclose one entry's content (content + salt) later without storing salts and
+ * without making any other entry guessable.
+ */
+export function contentSalt(secret: Uint8Array, decisionId: string): Uint8Array {
+  return createHmac('sha256', secret).update('content:' + decisionId).digest();
+}
+
+/** The committed content: the neutral request (system, messages, tools) in RFC 8785 canonical JSON. */
+export function contentOf(call: Call): Uint8Array {
+  const { system, messages, tools } = call.req;
+  return canonicalBytes({ system: system ?? null, messages, tools: tools ?? null });
+}
+
+export function decisionEntry(call: Call, route: Route, a: Assessment, d: CallDecision, secret: Uint8Array): LedgerEntryInput {
+  const dec = d.decision;
+  const target = route.targets[dec.targetIndex >= 0 ? dec.targetIndex : 0]!;
+  return {
+    decisionId: dec.decisionId,
+    principal: pseudonymOf(secret, call.caller.principal.id),
+    action: call.api === 'openai' ? 'chat' : 'messages',
+    labels: a.labels,
+    top: a.classification.top,
+    decision: dec.kind,
+    policyVersion: dec.policyVersion,
+    policies: dec.policies,
+    provider: target.provider,
+    model: target.model,
+    route: route.alias,
+    requestId: call.requestId,
+    pii: { total: a.pii.total, protected: a.pii.protected },
+    commitment: commitmentOf(contentSalt(secret, dec.decisionId), contentOf(call)),
+  };
+}

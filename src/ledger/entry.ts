@@ -1,0 +1,61 @@
+// Building ledger entries: validation, canonical bytes, principal pseudonyms and content commitments.
+import { createHmac, randomBytes } from 'node:crypto';
+import { RedlineError } from '../errors.js';
+import { canonicalBytes, commitmentOf, isVerificationError, MAX_ENTRY_SIZE, toHex } from '../verify/index.js';
+import type { LedgerEntry, LedgerEntryInput } from './types.js';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function bad(msg: string): never {
+  // A malformed entry is a bug in the caller, not in the request being served: 500, and the request
+  // fails closed because its decision could not be recorded.
+  throw new RedlineError('INTERNAL', `invalid ledger entry: ${msg}`);
+}
+
+const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/** Validates an entry and fills in `v` and `time`. */
+export function toLedgerEntry(input: LedgerEntryInput, now: () => Date): LedgerEntry {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) bad('not an object');
+  const time = input.time ?? now().toISOString();
+  if (!RFC3339.test(time)) bad('time is not an RFC 3339 timestamp');
+  if (input.v !== undefined && input.v !== 1) bad('unsupported version');
+  for (const k of ['decisionId', 'principal', 'action', 'decision'] as const) {
+    if (!str(input[k])) bad(`${k} must be a non-empty string`);
+  }
+  if (!Array.isArray(input.labels) || !input.labels.every((l) => typeof l === 'string')) bad('labels must be an array of strings');
+  for (const k of ['policyVersion', 'provider', 'model'] as const) {
+    if (input[k] !== undefined && typeof input[k] !== 'string') bad(`${k} must be a string`);
+  }
+  if (input.commitment !== undefined && !(typeof input.commitment === 'string' && /^[0-9a-f]{64}$/.test(input.commitment))) {
+    bad('commitment must be 64 lower-case hex digits');
+  }
+  return { ...input, v: 1, time } as LedgerEntry;
+}
+
+/** The leaf data of an entry: its RFC 8785 canonical JSON. */
+export function entryBytes(entry: LedgerEntry): Uint8Array {
+  let b: Uint8Array;
+  try {
+    b = canonicalBytes(entry);
+  } catch (e) {
+    if (isVerificationError(e)) bad(e.message);
+    throw e;
+  }
+  if (b.length > MAX_ENTRY_SIZE) bad(`canonical form is ${b.length} bytes; entry bundles allow at most ${MAX_ENTRY_SIZE}`);
+  return b;
+}
+
+/** The principal pseudonym the ledger records: hex HMAC-SHA256 of the principal id under a server secret. */
+export function pseudonymizePrincipal(secret: string | Uint8Array, principalId: string): string {
+  return createHmac('sha256', secret).update(principalId).digest('hex');
+}
+
+/**
+ * Commits to content without revealing it: a fresh 32-byte salt and hex(SHA-256(salt || content)).
+ * Keep the salt with the content (not in the ledger) to disclose it later; see verifyDisclosure.
+ */
+export function commitContent(content: Uint8Array | string): { salt: string; commitment: string } {
+  const salt = randomBytes(32);
+  return { salt: toHex(salt), commitment: commitmentOf(salt, content) };
+}

@@ -1,0 +1,143 @@
+// The ledger's SQLite tables. Storage knows rows, not trees: tree.ts decides what to write.
+//
+//   ledger_entries      idx -> canonical JSON bytes of the entry (the leaf data)
+//   ledger_nodes        one row per 256-wide chunk of node hashes of one "stratum" (every 4th tree
+//                       level: 0, 4, 8, ...). Strata 0, 8, 16, ... are exactly the tlog-tiles tiles of
+//                       levels 0, 1, 2, ...; the in-between strata cost ~7% more space and make any
+//                       node hash a single row read plus at most 7 SHA-256 calls, so an inclusion proof
+//                       in a 10-million-entry log is about six row reads.
+//                       Rows of the right edge grow in place (a partial chunk is rewritten each batch);
+//                       a partial tile for an older size is a prefix of the stored row, because the
+//                       hash of a complete node never changes.
+//   ledger_checkpoints  every checkpoint the log has signed, by size (for offline audit)
+//   ledger_meta         schema version, origin, committed size
+import type Database from 'better-sqlite3';
+import { RedlineError } from '../errors.js';
+
+export const STRATUM_STEP = 4;
+export const CHUNK_WIDTH = 256;
+export const HASH_BYTES = 32;
+const SCHEMA_VERSION = '1';
+
+/** Rows of ledger_nodes are keyed by one integer (chunk · 64 + stratum) so lookups hit the rowid b-tree directly. */
+const nodeRowId = (stratum: number, chunk: number): number => chunk * 64 + stratum;
+
+export interface ChunkWrite {
+  stratum: number;
+  chunk: number;
+  hashes: Uint8Array;
+}
+
+export interface LedgerStorage {
+  readonly readonly: boolean;
+  size(): number;
+  origin(): string | undefined;
+  readChunk(stratum: number, chunk: number): Uint8Array | undefined;
+  readEntry(index: number): Uint8Array | undefined;
+  /** Entries [begin, end) in order; fewer if the log is shorter. */
+  readEntries(begin: number, end: number): Uint8Array[];
+  /** Writes entries and node chunks and the new size in one transaction; throws if anything fails. */
+  writeBatch(start: number, entries: readonly Uint8Array[], chunks: readonly ChunkWrite[]): void;
+  saveCheckpoint(size: number, note: string, at: string): void;
+  checkpoints(limit: number): { size: number; note: string }[];
+}
+
+export function openLedgerStorage(
+  db: Database.Database,
+  o: { origin?: string; synchronous?: 'FULL' | 'NORMAL'; readonly?: boolean } = {},
+): LedgerStorage {
+  const ro = o.readonly ?? db.readonly;
+  if (!ro) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS ledger_entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS ledger_nodes (id INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS ledger_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, signed_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    db.prepare(`INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('schema', ?), ('size', '0')`).run(SCHEMA_VERSION);
+  } else {
+    const t = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('ledger_entries', 'ledger_nodes', 'ledger_meta')`).get() as { n: number };
+    if (t.n !== 3) throw new RedlineError('NOT_FOUND', 'this database holds no redline ledger');
+  }
+  const getMeta = db.prepare<[string], { value: string }>('SELECT value FROM ledger_meta WHERE key = ?');
+  const schema = getMeta.get('schema')?.value;
+  if (schema !== SCHEMA_VERSION) throw new RedlineError('CONFIG_INVALID', `ledger schema version ${schema ?? 'missing'} is not supported`);
+
+  const storedOrigin = getMeta.get('origin')?.value;
+  if (o.origin !== undefined && !ro) {
+    if (storedOrigin === undefined) db.prepare(`INSERT INTO ledger_meta (key, value) VALUES ('origin', ?)`).run(o.origin);
+    else if (storedOrigin !== o.origin) {
+      throw new RedlineError('CONFIG_INVALID', `this ledger's origin is "${storedOrigin}"; a signer named "${o.origin}" would start a different log`);
+    }
+  }
+
+  const q = {
+    size: db.prepare<[], { value: string }>(`SELECT value FROM ledger_meta WHERE key = 'size'`),
+    setSize: db.prepare<[string]>(`UPDATE ledger_meta SET value = ? WHERE key = 'size'`),
+    chunk: db.prepare<[number], { hashes: Buffer }>('SELECT hashes FROM ledger_nodes WHERE id = ?'),
+    entry: db.prepare<[number], { data: Buffer }>('SELECT data FROM ledger_entries WHERE idx = ?'),
+    entries: db.prepare<[number, number], { data: Buffer }>('SELECT data FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
+    maxIdx: db.prepare<[], { m: number | null }>('SELECT max(idx) AS m FROM ledger_entries'),
+    checkpoints: db.prepare<[number], { size: number; note: string }>('SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT ?'),
+    ...(ro ? {} : {
+      insertEntry: db.prepare<[number, Uint8Array]>('INSERT INTO ledger_entries (idx, data) VALUES (?, ?)'),
+      putChunk: db.prepare<[number, Uint8Array]>('INSERT OR REPLACE INTO ledger_nodes (id, hashes) VALUES (?, ?)'),
+      putCheckpoint: db.prepare<[number, string, string]>('INSERT OR IGNORE INTO ledger_checkpoints (size, note, signed_at) VALUES (?, ?, ?)'),
+    }),
+  };
+
+  const size = (): number => Number(q.size.get()?.value ?? 0);
+
+  // Entries and the size row are written together, so they can only disagree if someone edited the file.
+  const m = q.maxIdx.get()?.m;
+  if ((m === null || m === undefined ? 0 : m + 1) !== size()) {
+    throw new RedlineError('CONFIG_INVALID', 'ledger tables are inconsistent (entry count differs from recorded size)');
+  }
+
+  const synchronous = o.synchronous ?? 'FULL';
+  const write = ro ? undefined : db.transaction((start: number, entries: readonly Uint8Array[], chunks: readonly ChunkWrite[]) => {
+    // Guard against a second writer on the same file: our in-memory tree would no longer match.
+    if (size() !== start) throw new RedlineError('INTERNAL', 'ledger size changed underneath this writer');
+    for (let i = 0; i < entries.length; i++) q.insertEntry!.run(start + i, entries[i]!);
+    for (const c of chunks) q.putChunk!.run(nodeRowId(c.stratum, c.chunk), c.hashes);
+    q.setSize.run(String(start + entries.length));
+  });
+
+  return {
+    readonly: ro,
+    size,
+    origin: () => getMeta.get('origin')?.value,
+    readChunk(stratum, chunk) {
+      const r = q.chunk.get(nodeRowId(stratum, chunk));
+      return r ? new Uint8Array(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength) : undefined;
+    },
+    readEntry(index) {
+      const r = q.entry.get(index);
+      return r ? new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength) : undefined;
+    },
+    readEntries(begin, end) {
+      return q.entries.all(begin, end).map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength));
+    },
+    writeBatch(start, entries, chunks) {
+      if (!write) throw new RedlineError('INTERNAL', 'ledger storage is read-only');
+      // Durability: the synchronous level is per connection and the connection may be shared with
+      // other stores that chose NORMAL, so it is raised only around the ledger's own commits.
+      // FULL syncs the journal (the WAL in WAL mode) before COMMIT returns, so an acknowledged entry
+      // survives kill -9 and also power loss; NORMAL in WAL mode survives kill -9 only.
+      const before = db.pragma('synchronous', { simple: true }) as number;
+      const wanted = synchronous === 'FULL' ? 2 : 1;
+      if (before < wanted) db.pragma(`synchronous = ${synchronous}`);
+      try {
+        write(start, entries, chunks);
+      } finally {
+        if (before < wanted) db.pragma(`synchronous = ${before}`);
+      }
+    },
+    saveCheckpoint(sz, note, at) {
+      q.putCheckpoint?.run(sz, note, at);
+    },
+    checkpoints(limit) {
+      return q.checkpoints.all(limit);
+    },
+  };
+}
