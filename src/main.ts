@@ -13,6 +13,7 @@ import { redlineRoutes } from './gateway/routes/redline.js';
 import { ledgerRoutes } from './gateway/routes/ledger.js';
 import { approvalRoutes } from './gateway/routes/approvals.js';
 import { pseudonymOf } from './gateway/record.js';
+import { createGate } from './gateway/gate.js';
 import { createApprovalService, type ApprovalService } from './approvals/index.js';
 import { createLedger, loadOrCreateSigningKey, readVerifierKeys, type Ledger } from './ledger/index.js';
 import { join } from 'node:path';
@@ -89,6 +90,19 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
     ...(config.publicUrl && { publicUrl: config.publicUrl }),
   });
 
+  const declared = new Map(config.tools.declared.map((t) => [t.name, t]));
+  const gate = createGate({
+    approvals, engine, ledger,
+    pseudonym: (id) => pseudonymOf(secret, id),
+    publicUrl: config.publicUrl ?? '',
+    keepAliveMs: config.tools.keepAliveSeconds * 1000,
+    tools: {
+      effectOf: (name) => declared.get(name)?.effect ?? config.tools.defaultEffect,
+      modeOf: (name) => declared.get(name)?.mode,
+      requirementOf: (effect) => config.tools.approvals[effect],
+    },
+  });
+
   let app: FastifyInstance;
   const reloadPolicy = async (trigger: string): Promise<ReloadResult> => {
     const r = engine.reload();
@@ -98,7 +112,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
   };
 
   app = await buildApp({
-    store, metrics, routes, executor, providers, assessor,
+    store, metrics, routes, executor, providers, assessor, gate,
     record: { ledger, secret },
     policy: { engine, termsOf: (name) => terms.get(name) ?? { name, forbiddenUses: [] }, bulkWindowSeconds: config.bulk.windowSeconds },
     auth: createAuthenticator(store.keys),

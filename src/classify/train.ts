@@ -40,7 +40,7 @@ export interface TrainOptions {
   conversations: number;
 }
 
-export const DEFAULT_TRAIN: TrainOptions = { seed: 1729, epochs: 14, lr: 0.25, l2: 1e-5, features: DEFAULT_FEATURES, balance: 0.5, conversations: 400 };
+export const DEFAULT_TRAIN: TrainOptions = { seed: 1729, epochs: 14, lr: 0.25, l2: 1e-5, features: DEFAULT_FEATURES, balance: 1, conversations: 400 };
 
 const isLawful = (l: UseLabel): boolean => (LAWFUL_LABELS as readonly string[]).includes(l);
 

@@ -102,8 +102,10 @@ export const ConfigFileSchema = z.object({
       mode: z.enum(['wait', 'defer']).default('wait'),
     }).strict()).default({}),
     receiptTtlSeconds: z.number().int().positive().default(3_600),
+    /** While a wait-mode approval is pending, a keep-alive goes to the client this often. */
+    keepAliveSeconds: z.number().int().min(1).max(300).default(10),
     webhook: z.object({ url: z.url({ protocol: /^https?$/ }), secretEnv: z.string() }).strict().optional(),
-  }).strict().default({ defaultEffect: 'none', declared: [], approvals: {}, receiptTtlSeconds: 3_600 }),
+  }).strict().default({ defaultEffect: 'none', declared: [], approvals: {}, receiptTtlSeconds: 3_600, keepAliveSeconds: 10 }),
   ledger: z.object({
     /** The log's origin line in checkpoints (C2SP tlog-checkpoint); also names the signing key. Fixed for the life of a log. */
     origin: z.string().regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').default('redline.local/ledger'),

@@ -8,6 +8,7 @@ import type { Caller } from './auth.js';
 import { errorBody, normaliseError, type ApiFlavour } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { handle, type Outcome, type PipelineDeps } from './pipeline.js';
+import type { Gate, GateContext, GateReport } from './gate.js';
 
 export interface StreamEncoder { encode(ev: StreamEvent): string; end(): string }
 
@@ -18,10 +19,13 @@ export interface ClientCodec {
   encoder(o: { id: string; model: string; created: number; includeUsage: boolean }): StreamEncoder;
   /** A mid-stream error in the format's own streaming shape. */
   errorFrame(e: RedlineError): string;
+  /** redline's report (approvals, receipts, holds) as one extra streaming frame the SDKs tolerate. */
+  extensionFrame(o: { id: string; model: string; created: number; report: GateReport }): string;
   responseId(requestId: string): string;
 }
 
 export interface ChatDeps extends PipelineDeps {
+  gate: Gate;
   requests: RequestLog;
   metrics: Metrics;
   storeContent: boolean;
@@ -51,10 +55,29 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     decisionHeaders(reply, outcome);
     const created = Math.floor(Date.now() / 1000);
     const id = codec.responseId(request.id);
+    const gctx = gateContext(codec.flavour, request, caller, outcome, ac.signal);
     if (outcome.kind === 'complete') {
-      const body = JSON.stringify(codec.render(outcome.response, { id, model: outcome.response.model, created }));
-      record.done(200, outcome, outcome.response.usage, outcome.response);
+      // While a wait-mode approval is pending the answer is held open: headers go out with status 200
+      // and a space every keep-alive interval (leading whitespace is valid JSON), so proxies and clients
+      // do not time out. Denied or timed-out calls still end in a 200 with a refusal the client can show.
+      let hijacked = false;
+      const keepAlive = () => {
+        if (!hijacked) {
+          hijacked = true;
+          reply.hijack();
+          reply.raw.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...(reply.getHeaders() as Record<string, string>) });
+        }
+        reply.raw.write(' ');
+      };
+      const { response, report } = await deps.gate.gateResponse(gctx, outcome.response, keepAlive);
+      const rendered = codec.render(response, { id, model: response.model, created }) as Record<string, unknown>;
+      const body = JSON.stringify(hasReport(report) ? { ...rendered, redline: report } : rendered);
+      record.done(200, outcome, response.usage, response);
       reply.raw.off('close', onClose);
+      if (hijacked) {
+        reply.raw.end(body);
+        return;
+      }
       await reply.type('application/json').send(body);
       return;
     }
@@ -67,21 +90,26 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
       'x-accel-buffering': 'no',
       ...(reply.getHeaders() as Record<string, string>),
     });
-    const enc = codec.encoder({ id, model: modelOf(outcome.first, outcome.target.model), created, includeUsage: req.includeUsage ?? false });
+    const model = modelOf(outcome.first, outcome.target.model);
+    const enc = codec.encoder({ id, model, created, includeUsage: req.includeUsage ?? false });
     let usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let firstSent = false;
+    const report: GateReport = { approvals: [], holds: [] };
+    const events = deps.gate.gateStream(gctx, outcome.first, outcome.rest, report);
     try {
-      let ev: StreamEvent | undefined = outcome.first;
-      while (ev) {
+      for await (const ev of events) {
+        if (ev.type === 'keepalive') {
+          raw.write(': keep-alive\n\n');
+          continue;
+        }
         if (ev.type === 'finish') usage = ev.usage;
-        const out = enc.encode(ev);
+        let out = enc.encode(ev);
+        if (ev.type === 'finish' && hasReport(report)) out = codec.extensionFrame({ id, model, created, report }) + out;
         if (out && !raw.write(out)) await drained(raw, ac.signal);
         if (!firstSent) {
           firstSent = true;
           deps.metrics.ttft.observe({ api: codec.flavour, provider: outcome.target.provider, model: outcome.target.model }, (performance.now() - startedAt) / 1000);
         }
-        const next: IteratorResult<StreamEvent> = await outcome.rest.next();
-        ev = next.done ? undefined : next.value;
       }
       raw.end(enc.end());
       record.done(200, outcome, usage);
@@ -89,9 +117,26 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
       const e = normaliseError(err);
       if (!ac.signal.aborted && !raw.destroyed) raw.end(codec.errorFrame(e));
       else raw.destroy();
+      await events.return(undefined).catch(() => {});
       await outcome.rest.return?.().catch(() => {});
       record.done(ac.signal.aborted ? 499 : 200, outcome, usage, undefined, ac.signal.aborted ? 'CLIENT_CLOSED' : e.code);
     }
+  };
+}
+
+function hasReport(r: GateReport): boolean {
+  return r.approvals.length > 0 || r.holds.length > 0;
+}
+
+function gateContext(api: ApiFlavour, request: FastifyRequest, caller: Caller, o: Outcome, signal: AbortSignal): GateContext {
+  const mode = headerValue(request.headers['x-redline-approval-mode']);
+  if (mode !== undefined && mode !== 'wait' && mode !== 'defer') throw new RedlineError('INVALID_REQUEST', 'x-redline-approval-mode must be "wait" or "defer".');
+  return {
+    api, requestId: request.id, signal,
+    requester: { id: caller.principal.id, name: caller.principal.name },
+    input: o.decided.input,
+    target: o.decided.targets[o.targetIndex]!,
+    ...(mode && { requestedMode: mode }),
   };
 }
 

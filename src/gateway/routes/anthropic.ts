@@ -12,6 +12,8 @@ export const anthropicCodec: ClientCodec = {
   encoder: (o) => new AnthropicStreamEncoder(o),
   errorFrame: (e) => sseFrame(JSON.stringify(anthropicErrorBody(e)), 'error'),
   responseId: (requestId) => `msg_${requestId}`,
+  // An event type of redline's own; the Anthropic SDKs pass over event types they do not know.
+  extensionFrame: ({ report }) => sseFrame(JSON.stringify({ type: 'redline', ...report }), 'redline'),
 };
 
 export async function anthropicRoutes(app: FastifyInstance, deps: ChatDeps): Promise<void> {

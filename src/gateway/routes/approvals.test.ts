@@ -102,7 +102,11 @@ describe('approvals API', () => {
 
     const seen = await http('GET', path, 'operator');
     assert.equal(seen.json.status, 'pending');
-    assert.deepEqual(seen.json.tool_call, { id: 'call_1', name: 'fire_mission', arguments: ARGS });
+    // The requester sees which call is held, not its arguments, until it is approved.
+    assert.deepEqual(seen.json.tool_call, { id: 'call_1', name: 'fire_mission' });
+    assert.equal(typeof seen.json.args_sha256, 'string');
+    const approverView = await http('GET', path, 'alice');
+    assert.deepEqual(approverView.json.tool_call, { id: 'call_1', name: 'fire_mission', arguments: ARGS });
     assert.equal(seen.json.released_tool_call, undefined);
     assert.equal(seen.json.receipt, undefined);
 

@@ -32,14 +32,19 @@ export function canSee(a: Approval, principal: { id: string; roles: string[] }):
 }
 
 /** The wire form: snake_case like the rest of /v1. The released call and receipt appear once approved. */
-export function approvalJson(a: Approval): Record<string, unknown> {
+/**
+ * The requester sees its pending call's hash but not its arguments: the call is not delivered until
+ * approved, and the arguments are what would let a client act on it. Approvers see everything.
+ */
+export function approvalJson(a: Approval, viewerId?: string): Record<string, unknown> {
+  const withheld = viewerId === a.requester.id && a.status !== 'approved';
   return {
     object: 'redline.approval',
     id: a.id,
     status: a.status,
     request_id: a.requestId,
     requester: a.requester,
-    tool_call: { id: a.toolCallId, name: a.toolName, arguments: a.arguments },
+    tool_call: withheld ? { id: a.toolCallId, name: a.toolName } : { id: a.toolCallId, name: a.toolName, arguments: a.arguments },
     args_sha256: a.argsHash,
     args_encoding: a.argsEncoding,
     effect: a.effect,
@@ -103,13 +108,13 @@ export async function approvalRoutes(app: FastifyInstance, o: ApprovalRoutesOpti
     // Filtered after the query: visibility depends on roles the database does not hold. Reading the
     // newest MAX_LIMIT rows bounds the work; older approvals are reached with a status filter.
     const all = await approvals.list({ ...(status && { status }), limit: MAX_LIMIT });
-    const data = all.filter((a) => canSee(a, caller.principal)).slice(0, limit).map(approvalJson);
+    const data = all.filter((a) => canSee(a, caller.principal)).slice(0, limit).map((a) => approvalJson(a, caller.principal.id));
     return reply.header('cache-control', 'no-store').send({ object: 'list', data });
   });
 
   app.get('/v1/redline/approvals/:id', async (request, reply) => {
-    const { approval } = await visible(request);
-    return reply.header('cache-control', 'no-store').send(approvalJson(approval));
+    const { caller, approval } = await visible(request);
+    return reply.header('cache-control', 'no-store').send(approvalJson(approval, caller.principal.id));
   });
 
   for (const verdict of ['approve', 'deny'] as const) {
@@ -118,7 +123,7 @@ export async function approvalRoutes(app: FastifyInstance, o: ApprovalRoutesOpti
       const reason = reasonOf(request.body);
       const p = caller.principal;
       const decided = await approvals.decide(approval.id, { id: p.id, name: p.name, roles: p.roles }, verdict, reason);
-      return reply.header('cache-control', 'no-store').send(approvalJson(decided));
+      return reply.header('cache-control', 'no-store').send(approvalJson(decided, p.id));
     });
   }
 }

@@ -13,6 +13,8 @@ export const openAICodec: ClientCodec = {
   // OpenAI streams report a mid-stream failure as a data event carrying an error object.
   errorFrame: (e) => sseFrame(JSON.stringify(openAIErrorBody(e))),
   responseId: (requestId) => `chatcmpl-${requestId}`,
+  // A chunk with no choices (as the usage chunk has) carrying redline's report; SDKs ignore the field.
+  extensionFrame: ({ id, model, created, report }) => sseFrame(JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], redline: report })),
 };
 
 export async function openAIRoutes(app: FastifyInstance, deps: ChatDeps): Promise<void> {
