@@ -93,6 +93,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
   const declared = new Map(config.tools.declared.map((t) => [t.name, t]));
   const gate = createGate({
     approvals, engine, ledger,
+    requestHold: { ...config.policy.hold, roles: [...config.policy.hold.roles] },
     pseudonym: (id) => pseudonymOf(secret, id),
     publicUrl: config.publicUrl ?? '',
     keepAliveMs: config.tools.keepAliveSeconds * 1000,

@@ -83,14 +83,18 @@ function defaultModelPath(): string {
 }
 
 // How one request is read. The whole request (system prompt, user turns, tool results) is one bag
-// of features and gives the main distribution. The system prompt and each user turn are also cut
-// into passages of about CHUNK_CHARS (at sentence ends) and each passage is scored on its own; if a
-// passage alone looks more like a red line than the whole does, its distribution is reported
-// instead. Without this, a red-line ask would be diluted below the blocking threshold by a long
-// benign system prompt, a long conversation or a pasted document around it; with it, a red-line
-// system prompt ("engage without confirmation") still counts when the user only sends sensor
-// reports. Tool results are data the tools returned, not anyone's request, so they add to the whole
-// but are never judged alone.
+// of features and gives the main distribution. The system prompt and each user turn are also scored
+// on their own, in passages (whole sentences up to chunkChars, never across a blank line); if a
+// passage alone would block and looks more like a red line than the whole does, its distribution is
+// reported instead. Without this, a red-line ask would be diluted below the blocking threshold by a
+// long benign system prompt, a long conversation or a pasted document around it; with it, a
+// red-line system prompt ("engage without confirmation") still counts when the user only sends
+// sensor reports. A complete user turn counts on the same terms as a lone request; a fragment must
+// reach passageThreshold (see takeSegment). Tool results are data the tools returned, not anyone's
+// request, so they add to the whole but are never judged alone.
+//
+// The instance keeps scratch buffers (stamps, accumulators) to allocate nothing per request. That is
+// safe because classify() is synchronous: no two calls can interleave on one instance.
 class LinearUseClassifier implements UseClassifier {
   readonly version: string;
   private readonly model: QuantisedModel;
@@ -106,6 +110,8 @@ class LinearUseClassifier implements UseClassifier {
   private readonly wholeAcc: Float64Array;
   private wholeN = 0;
   private readonly segAcc: Float64Array;
+  private readonly turnAcc: Float64Array;
+  private turnN = 0;
   private readonly probs: Float64Array;
   private readonly best: Float64Array;
   private bestRed = -1;
@@ -125,6 +131,7 @@ class LinearUseClassifier implements UseClassifier {
     this.seen = new Uint32Array(this.fx.dim);
     this.wholeAcc = new Float64Array(this.K);
     this.segAcc = new Float64Array(this.K);
+    this.turnAcc = new Float64Array(this.K);
     this.probs = new Float64Array(this.K);
     this.best = new Float64Array(this.K);
   }
@@ -191,8 +198,8 @@ class LinearUseClassifier implements UseClassifier {
    * the ask around it are usually separate paragraphs); within a paragraph, whole sentences (cut
    * after . ? ! ; or a line break) are packed up to chunkChars, and a sentence longer than that is
    * cut at a space. A paragraph shorter than MIN_PASSAGE (a heading, a greeting) joins the next.
-   * `wholeTurn` marks a complete user turn: if it fits in one passage it is judged as leniently as
-   * a request on its own (see takeSegment).
+   * `wholeTurn` marks a complete user turn: the turn as a unit is judged as leniently as a request
+   * on its own (see takeSegment), its passages strictly.
    */
   private addPassages(text: string, start: number, end: number, judge: boolean, wholeTurn: boolean): void {
     if (!judge) {
@@ -203,6 +210,9 @@ class LinearUseClassifier implements UseClassifier {
       return;
     }
     const max = this.opts.chunkChars;
+    this.turnAcc.fill(0);
+    this.turnN = 0;
+    let passages = 0;
     let s = start;
     while (s < end) {
       let e = s;
@@ -226,9 +236,18 @@ class LinearUseClassifier implements UseClassifier {
       }
       this.fx.begin();
       this.fx.add(text, s, e);
-      this.takeSegment(true, wholeTurn && s === start && e === end);
+      const single = s === start && e === end;
+      this.takeSegment(true, wholeTurn && single);
+      if (wholeTurn && !single) {
+        // The turn as a unit too, from its passages' sums (a feature repeated across passages counts
+        // once per passage here; close enough for a second opinion, and it costs no extra pass).
+        for (let k = 0; k < this.K; k++) this.turnAcc[k] = (this.turnAcc[k] as number) + (this.segAcc[k] as number);
+        this.turnN += this.fx.size();
+        passages++;
+      }
       s = e;
     }
+    if (passages > 1) this.consider(this.turnAcc, this.turnN, true);
   }
 
   /**
@@ -249,21 +268,70 @@ class LinearUseClassifier implements UseClassifier {
     const seen = this.seen;
     const gen = this.generation;
     if (judge) seg.fill(0);
-    for (let j = 0; j < nf; j++) {
-      const b = feats[j] as number;
-      const row = b * K;
-      if (judge) for (let k = 0; k < K; k++) seg[k] = (seg[k] as number) + (q[row + k] as number);
-      if (seen[b] === gen) continue;
-      seen[b] = gen;
-      this.wholeN++;
-      for (let k = 0; k < K; k++) whole[k] = (whole[k] as number) + (q[row + k] as number);
+    if (K === 14) {
+      this.accumulate14(feats, judge);
+    } else {
+      for (let j = 0; j < nf; j++) {
+        const b = feats[j] as number;
+        const row = b * K;
+        if (judge) for (let k = 0; k < K; k++) seg[k] = (seg[k] as number) + (q[row + k] as number);
+        if (seen[b] === gen) continue;
+        seen[b] = gen;
+        this.wholeN++;
+        for (let k = 0; k < K; k++) whole[k] = (whole[k] as number) + (q[row + k] as number);
+      }
     }
-    if (!judge || nf === 0) return;
-    this.toProbs(seg, nf);
+    if (judge && nf > 0) this.consider(seg, nf, lenient);
+  }
+
+  /** Scores a view on its own and keeps it if it would block and is the reddest so far. */
+  private consider(acc: Float64Array, n: number, lenient: boolean): void {
+    this.toProbs(acc, n);
     const red = this.redOf(this.probs);
     if (red > this.bestRed && (red >= this.opts.passageThreshold || (lenient && this.topIsRed(this.probs)))) {
       this.bestRed = red;
       this.best.set(this.probs);
+    }
+  }
+
+  /**
+   * The hot loop of takeSegment for the 14 labels of today's taxonomy, with the sums held in locals.
+   * Written out by hand because V8 keeps locals in registers but not typed-array slots: this is
+   * about twice as fast as the generic loop above on an 8 KB prompt, and per-request latency is
+   * what this function is for.
+   */
+  private accumulate14(feats: Int32Array, judge: boolean): void {
+    const q = this.model.q;
+    const seen = this.seen;
+    const gen = this.generation;
+    const w = this.wholeAcc;
+    let w0 = w[0] as number, w1 = w[1] as number, w2 = w[2] as number, w3 = w[3] as number, w4 = w[4] as number, w5 = w[5] as number, w6 = w[6] as number;
+    let w7 = w[7] as number, w8 = w[8] as number, w9 = w[9] as number, w10 = w[10] as number, w11 = w[11] as number, w12 = w[12] as number, w13 = w[13] as number;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+    let fresh = 0;
+    const nf = feats.length;
+    for (let j = 0; j < nf; j++) {
+      const b = feats[j] as number;
+      const r = b * 14;
+      const q0 = q[r] as number, q1 = q[r + 1] as number, q2 = q[r + 2] as number, q3 = q[r + 3] as number, q4 = q[r + 4] as number, q5 = q[r + 5] as number, q6 = q[r + 6] as number;
+      const q7 = q[r + 7] as number, q8 = q[r + 8] as number, q9 = q[r + 9] as number, q10 = q[r + 10] as number, q11 = q[r + 11] as number, q12 = q[r + 12] as number, q13 = q[r + 13] as number;
+      if (judge) {
+        s0 += q0; s1 += q1; s2 += q2; s3 += q3; s4 += q4; s5 += q5; s6 += q6;
+        s7 += q7; s8 += q8; s9 += q9; s10 += q10; s11 += q11; s12 += q12; s13 += q13;
+      }
+      if (seen[b] === gen) continue;
+      seen[b] = gen;
+      fresh++;
+      w0 += q0; w1 += q1; w2 += q2; w3 += q3; w4 += q4; w5 += q5; w6 += q6;
+      w7 += q7; w8 += q8; w9 += q9; w10 += q10; w11 += q11; w12 += q12; w13 += q13;
+    }
+    this.wholeN += fresh;
+    w[0] = w0; w[1] = w1; w[2] = w2; w[3] = w3; w[4] = w4; w[5] = w5; w[6] = w6;
+    w[7] = w7; w[8] = w8; w[9] = w9; w[10] = w10; w[11] = w11; w[12] = w12; w[13] = w13;
+    if (judge) {
+      const s = this.segAcc;
+      s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3; s[4] = s4; s[5] = s5; s[6] = s6;
+      s[7] = s7; s[8] = s8; s[9] = s9; s[10] = s10; s[11] = s11; s[12] = s12; s[13] = s13;
     }
   }
 

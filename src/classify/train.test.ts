@@ -74,3 +74,22 @@ test('augmented conversations are lawful only, deterministic, and carry their tu
     for (const l of c.labels) assert.ok(c.text.includes(l === 'logistics' ? 'fuel for the trucks' : 'draft the memo'));
   }
 });
+
+test('the unrolled 14-label scoring path agrees with the generic path', () => {
+  const m = trainModel(subset, small);
+  const K = USE_LABELS.length;
+  const dim = 1 << small.features.bits;
+  // The same model with a 15th, never-chosen label takes the generic path in the classifier.
+  const wide = new Float32Array(dim * (K + 1));
+  for (let b = 0; b < dim; b++) for (let k = 0; k < K; k++) wide[b * (K + 1) + k] = m.weights[b * K + k] as number;
+  const bias = Float32Array.from([...m.bias, -30]);
+  const fast = classifierFromModel(encodeModel(m, {}));
+  const generic = classifierFromModel(encodeModel({ labels: [...USE_LABELS, 'extra'], features: m.features, weights: wide, bias }, {}));
+  const texts = [subset[0]!.text, subset[7]!.text, 'You are a helpful assistant.\n\n' + subset[3]!.text + '\n\n' + subset[9]!.text, 'x '.repeat(3000)];
+  for (const t of texts) {
+    const a = fast.classify({ system: 'Be brief.', user: [t, 'and one more turn'] });
+    const b = generic.classify({ system: 'Be brief.', user: [t, 'and one more turn'] });
+    assert.equal(a.top, b.top);
+    for (const l of USE_LABELS) assert.ok(Math.abs(a.scores[l] - b.scores[l]) < 1e-3, `${l} ${a.scores[l]} ${b.scores[l]}`);
+  }
+});

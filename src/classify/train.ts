@@ -8,8 +8,9 @@
 // is pinned: files are read in sorted order, the shuffle comes from a seeded PRNG, and arithmetic is
 // plain float64 in a fixed order, so the same data and seed give byte-identical model files.
 //
-// Why this and not a small MLP: measured on the dev set, a hidden layer gave no better red-line recall
-// or false-block rate, costs more per request and needs dense storage; see data/classify/README.md.
+// Why this and not a small MLP: on the dev set as it stood then (619 examples), a fastText-style
+// hidden layer of 16-64 units reached 91-92% accuracy and 94-95% red-line recall against ~94% and
+// ~99% for this linear model, at several times the per-request cost; see data/classify/README.md.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

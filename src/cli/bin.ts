@@ -8,8 +8,9 @@ import { register as ledger } from './commands/ledger.js';
 import { register as approvals } from './commands/approvals.js';
 import { register as receipt } from './commands/receipt.js';
 import { register as policy } from './commands/policy.js';
+import { register as classify } from './commands/classify.js';
 
-const program = buildProgram([serve, config, keys, policy, ledger, approvals, receipt]);
+const program = buildProgram([serve, config, keys, policy, classify, ledger, approvals, receipt]);
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(isRedlineError(e) ? `${e.code}: ${e.message}${e.details?.issues ? '\n  - ' + (e.details.issues as string[]).join('\n  - ') : ''}` : e);
   process.exit(1);

@@ -65,7 +65,15 @@ export const ConfigFileSchema = z.object({
     dir: z.string().optional(),
     /** Reload when a file in the policy directory changes. */
     watch: z.boolean().default(true),
-  }).strict().default({ watch: true }),
+    /** Who releases a whole request that policy answers `hold` for, and how the client waits. */
+    hold: z.object({
+      approvers: z.number().int().min(1).max(10).default(1),
+      roles: z.array(z.string()).default([]),
+      timeoutSeconds: z.number().int().positive().default(600),
+      /** defer (default): 403 approval_required with the approval id at once; wait: the request blocks until decided. */
+      mode: z.enum(['wait', 'defer']).default('defer'),
+    }).strict().default({ approvers: 1, roles: [], timeoutSeconds: 600, mode: 'defer' }),
+  }).strict().default({ watch: true, hold: { approvers: 1, roles: [], timeoutSeconds: 600, mode: 'defer' } }),
   classifier: z.object({
     /** A label is "present" for policy when its probability reaches this. */
     threshold: z.number().min(0).max(1).default(0.5),

@@ -25,7 +25,6 @@ export interface ClientCodec {
 }
 
 export interface ChatDeps extends PipelineDeps {
-  gate: Gate;
   requests: RequestLog;
   metrics: Metrics;
   storeContent: boolean;
@@ -47,7 +46,12 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     let outcome: Outcome;
     try {
       const legalAuthority = headerValue(request.headers['x-redline-legal-authority']);
-      outcome = await handle({ api: codec.flavour, requestId: request.id, req, caller, signal: ac.signal, startedAt, ...(legalAuthority && { legalAuthority }) }, deps);
+      const approvalMode = approvalModeOf(request);
+      const approvalId = headerValue(request.headers['x-redline-approval-id']);
+      outcome = await handle({
+        api: codec.flavour, requestId: request.id, req, caller, signal: ac.signal, startedAt,
+        ...(legalAuthority && { legalAuthority }), ...(approvalMode && { approvalMode }), ...(approvalId && { approvalId }),
+      }, deps);
     } catch (err) {
       record.fail(err);
       throw err;
@@ -128,9 +132,14 @@ function hasReport(r: GateReport): boolean {
   return r.approvals.length > 0 || r.holds.length > 0;
 }
 
-function gateContext(api: ApiFlavour, request: FastifyRequest, caller: Caller, o: Outcome, signal: AbortSignal): GateContext {
+function approvalModeOf(request: FastifyRequest): 'wait' | 'defer' | undefined {
   const mode = headerValue(request.headers['x-redline-approval-mode']);
   if (mode !== undefined && mode !== 'wait' && mode !== 'defer') throw new RedlineError('INVALID_REQUEST', 'x-redline-approval-mode must be "wait" or "defer".');
+  return mode;
+}
+
+function gateContext(api: ApiFlavour, request: FastifyRequest, caller: Caller, o: Outcome, signal: AbortSignal): GateContext {
+  const mode = approvalModeOf(request);
   return {
     api, requestId: request.id, signal,
     requester: { id: caller.principal.id, name: caller.principal.name },
@@ -174,6 +183,8 @@ function drained(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void>
   });
 }
 
+const FAIL_CLOSED_STAGES: Partial<Record<string, string>> = { CLASSIFIER_FAILED: 'classifier', POLICY_FAILED: 'policy', LEDGER_PUSHBACK: 'ledger' };
+
 /** Writes the request record and metrics exactly once, whichever way the request ends. */
 function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatRequest, deps: ChatDeps, startedAt: number) {
   let written = false;
@@ -201,6 +212,8 @@ function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatR
     },
     fail(err: unknown) {
       const e = normaliseError(err);
+      const stage = FAIL_CLOSED_STAGES[e.code];
+      if (stage) deps.metrics.failures.inc({ stage });
       let alias = 'unknown';
       try { alias = deps.routes.resolve(req.model).alias; } catch { /* unknown model: keep 'unknown' so labels stay bounded */ }
       write(e.status, { alias, provider: null, model: null, attempts: 0 }, { inputTokens: 0, outputTokens: 0 }, e.code);

@@ -65,13 +65,10 @@ function guarded<T>(fn: () => T): T {
   }
 }
 
-/** Turns a deny or (until approvals handle it) a hold into the caller's error. */
+/** Turns a deny into the caller's error (holds go to the approval gate). */
 export function enforce(d: Decision): void {
   const details = { decision_id: d.decisionId, reasons: d.reasons, policies: d.policies, policy_version: d.policyVersion };
   if (d.kind === 'deny') {
     throw new RedlineError('POLICY_DENIED', `Request denied by policy: ${d.reasons.join('; ') || 'no policy permits it'} (decision ${d.decisionId})`, { details });
-  }
-  if (d.kind === 'hold') {
-    throw new RedlineError('APPROVAL_REQUIRED', `This request needs human approval before it can proceed: ${d.reasons.join('; ')} (decision ${d.decisionId})`, { details });
   }
 }

@@ -22,6 +22,8 @@ export interface ToolRules {
 
 export interface GateDeps {
   approvals: ApprovalService;
+  /** How a request that policy holds as a whole is released. */
+  requestHold: { approvers: number; roles: string[]; timeoutSeconds: number; mode: DeliveryMode };
   engine: PolicyEngine;
   tools: ToolRules;
   ledger: DecisionLog;
@@ -53,6 +55,7 @@ export interface GateReport {
 type Verdict = { kind: 'pass' } | { kind: 'deny'; reason: string } | { kind: 'hold'; effect: ToolEffect; requirement: { approvers: number; roles: string[] }; timeoutSeconds: number; mode: DeliveryMode; reason: string };
 
 const DEFAULT_TIMEOUT_S = 600;
+export const REQUEST_TOOL = 'redline.request';
 
 export function createGate(deps: GateDeps) {
   /** Policy (and the approval configuration) on one tool call, decided by its name and effect. */
@@ -113,6 +116,39 @@ export function createGate(deps: GateDeps) {
   }
 
   return {
+    /**
+     * A whole request that policy answered `hold` for. It is held as a pseudo tool call named
+     * `redline.request` whose arguments are the SHA-256 of the request content, so the approval (and
+     * its receipt) is bound to exactly this content. Wait mode blocks until decided; defer mode answers
+     * 403 approval_required with the approval id, and the client re-sends the same request with
+     * `x-redline-approval-id` once it is approved.
+     */
+    async holdRequest(ctx: GateContext, contentSha256: string, reasons: string[], approvalId?: string): Promise<void> {
+      const args = JSON.stringify({ content_sha256: contentSha256 });
+      if (approvalId) {
+        const a = await deps.approvals.get(approvalId);
+        const ok = a && a.status === 'approved' && a.toolName === REQUEST_TOOL && a.requester.id === ctx.requester.id && a.arguments === args;
+        if (!ok) throw new RedlineError('APPROVAL_REQUIRED', `Approval ${approvalId.slice(0, 64)} does not release this request (not approved, another requester, or other content).`, { details: { approval_id: approvalId, reasons } });
+        return;
+      }
+      const h = deps.requestHold;
+      const mode = ctx.requestedMode ?? h.mode;
+      const approval = await deps.approvals.hold({
+        requestId: ctx.requestId, requester: ctx.requester, toolName: REQUEST_TOOL, toolCallId: ctx.requestId, arguments: args,
+        effect: 'none', requirement: { approvers: h.approvers, roles: h.roles }, timeoutSeconds: h.timeoutSeconds, mode, api: ctx.api,
+      });
+      const status_url = `${deps.publicUrl}/v1/redline/approvals/${approval.id}`;
+      if (mode === 'defer') {
+        throw new RedlineError('APPROVAL_REQUIRED', `This request is held for human approval (${approval.id}): ${reasons.join('; ')}. Re-send it with the header x-redline-approval-id once approved.`, { details: { approval_id: approval.id, status_url, reasons } });
+      }
+      const final = await deps.approvals.waitFor(approval.id, ctx.signal);
+      if (final.status !== 'approved') {
+        const last = final.decisions.at(-1);
+        const why = final.status === 'expired' ? 'no decision before the approval timed out' : `denied by ${last?.approver.name ?? 'an approver'}: ${last?.reason ?? ''}`;
+        throw new RedlineError('POLICY_DENIED', `The held request was not released: ${why}.`, { details: { approval_id: approval.id, status_url, reasons } });
+      }
+    },
+
     /** Gates a complete answer. `keepAlive` is called periodically while a wait-mode approval is pending. */
     async gateResponse(ctx: GateContext, res: ChatResponse, keepAlive?: () => void): Promise<{ response: ChatResponse; report: GateReport }> {
       const report: GateReport = { approvals: [], holds: [] };

@@ -8,7 +8,9 @@ import type { Assessor, Assessment } from './assess.js';
 import type { Caller } from './auth.js';
 import { decideCall, enforce, type CallDecision, type PolicyDeps } from './decide.js';
 import type { ApiFlavour } from './errors.js';
-import { decisionEntry, type RecordDeps } from './record.js';
+import { contentOf, decisionEntry, type RecordDeps } from './record.js';
+import type { DeliveryMode, Gate } from './gate.js';
+import { createHash } from 'node:crypto';
 
 export interface Call {
   api: ApiFlavour;
@@ -20,7 +22,13 @@ export interface Call {
   startedAt: number;
   /** Warrant or court-order reference the client attached (x-redline-legal-authority). */
   legalAuthority?: string;
+  /** x-redline-approval-mode: how the client waits for human decisions. */
+  approvalMode?: DeliveryMode;
+  /** x-redline-approval-id: an approval that releases this (held) request. */
+  approvalId?: string;
 }
+
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export interface PipelineDeps {
   routes: RouteTable;
@@ -30,6 +38,7 @@ export interface PipelineDeps {
   assessor: Assessor;
   policy: PolicyDeps;
   record: RecordDeps;
+  gate: Gate;
 }
 
 interface Routed { target: Target; alias: string; attempts: number; assessment: Assessment; decided: CallDecision; targetIndex: number; ledgerIndex: number }
@@ -39,33 +48,34 @@ export type Outcome =
 
 export async function handle(call: Call, deps: PipelineDeps): Promise<Outcome> {
   const route = deps.routes.resolve(call.req.model);                       // 404 MODEL_NOT_FOUND
-  const assessment = await deps.assessor.assess(call.req, call.caller.principal.id, call.signal); // 503 CLASSIFIER_FAILED
+  const assessment = await assess(call, deps);                             // 503 CLASSIFIER_FAILED
   const decided = decideCall(call, route, assessment, deps.policy);        // 503 POLICY_FAILED
-  // The ledger append (group commit) runs while the upstream answers; the response waits for both, so
-  // an entry is durable before the answer it records reaches the client.
-  const logged = deps.record.ledger.append(decisionEntry(call, route, assessment, decided, deps.record.secret)); // 503 LEDGER_PUSHBACK
-  logged.catch(() => {});
-  if (decided.decision.kind === 'deny' || decided.decision.kind === 'hold') {
-    await logged;
-    enforce(decided.decision);                                             // 403 POLICY_DENIED / APPROVAL_REQUIRED
+  // The decision is durable in the ledger before anything leaves for the upstream: content whose
+  // decision cannot be recorded is never sent out. Group commit batches concurrent requests into one
+  // transaction, so this costs latency (one sync) rather than throughput.
+  const { index: ledgerIndex } = await deps.record.ledger.append(decisionEntry(call, route, assessment, decided, deps.record.secret)); // 503 LEDGER_PUSHBACK
+  enforce(decided.decision);                                               // 403 POLICY_DENIED
+  let allowed = decided.allowed;
+  if (decided.decision.kind === 'hold') {
+    const ctx = { api: call.api, requestId: call.requestId, requester: { id: call.caller.principal.id, name: call.caller.principal.name }, input: decided.input, target: decided.targets[Math.max(0, decided.decision.targetIndex)]!, signal: call.signal, ...(call.approvalMode && { requestedMode: call.approvalMode }) };
+    await deps.gate.holdRequest(ctx, sha256Hex(contentOf(call)), decided.decision.reasons, call.approvalId); // 403 APPROVAL_REQUIRED / POLICY_DENIED
+    // Released by a human: the targets that were held may serve it, not only the allowed ones.
+    allowed = (i) => decided.allowed(i) || decided.decision.perTarget[i]?.effect === 'hold';
   }
-  let r;
-  try {
-    r = await deps.executor.execute(route, (t) => forward(call, t, deps), {
-      signal: call.signal, firstIndex: decided.decision.targetIndex, allowed: decided.allowed,
-    });                                                                    // 429/502/503/504
-  } catch (err) {
-    await logged; // a ledger failure outranks the upstream's: the decision itself went unrecorded
-    throw err;
-  }
-  let ledgerIndex: number;
-  try {
-    ledgerIndex = (await logged).index;
-  } catch (err) {
-    if (r.value.kind === 'stream') await r.value.rest.return?.(undefined).catch(() => {});
-    throw err;
-  }
+  const r = await deps.executor.execute(route, (t) => forward(call, t, deps), {
+    signal: call.signal, firstIndex: decided.decision.targetIndex, allowed,
+  });                                                                      // 429/502/503/504
   return { ...r.value, target: r.target, targetIndex: r.targetIndex, alias: route.alias, attempts: r.attempts, assessment, decided, ledgerIndex };
+}
+
+/** The assessment, with anything unexpected from it turned into a fail-closed refusal. */
+async function assess(call: Call, deps: PipelineDeps): Promise<Assessment> {
+  try {
+    return await deps.assessor.assess(call.req, call.caller.principal.id, call.signal);
+  } catch (err) {
+    if (err instanceof RedlineError) throw err;
+    throw new RedlineError('CLASSIFIER_FAILED', 'The request could not be classified, so it is refused (fail closed).', { cause: err, details: { stage: 'classifier' } });
+  }
 }
 
 /** One attempt against one target. For streams it includes the first event, so fallback stays possible. */
