@@ -12,7 +12,7 @@ import { createMetrics } from './gateway/metrics.js';
 import { redlineRoutes } from './gateway/routes/redline.js';
 import { ledgerRoutes } from './gateway/routes/ledger.js';
 import { approvalRoutes } from './gateway/routes/approvals.js';
-import { pseudonymOf } from './gateway/record.js';
+import { pseudonymizer } from './gateway/record.js';
 import { createGate } from './gateway/gate.js';
 import { createApprovalService, type ApprovalService } from './approvals/index.js';
 import { createLedger, loadOrCreateSigningKey, readVerifierKeys, type Ledger } from './ledger/index.js';
@@ -73,10 +73,11 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
   // Signing keys live in files beside the database (mode 0600), never in it.
   const ledgerKeyDir = join(config.dataDir, 'ledger');
   const ledgerKey = loadOrCreateSigningKey(ledgerKeyDir, config.ledger.origin);
-  const ledger = createLedger({ db, signer: ledgerKey, verifiers: readVerifierKeys(ledgerKeyDir) });
+  const ledger = createLedger({ db, signer: ledgerKey, verifiers: readVerifierKeys(ledgerKeyDir), synchronous: config.ledger.synchronous });
   const receiptKey = loadOrCreateSigningKey(join(config.dataDir, 'receipts'), `${config.ledger.origin}/receipts`);
   // Approval entries name principals by raw id; the public log gets pseudonyms only.
-  const pseudonymise = (v: unknown) => (typeof v === 'string' ? pseudonymOf(secret, v) : Array.isArray(v) ? v.map((x) => pseudonymOf(secret, String(x))) : v);
+  const pseudonym = pseudonymizer(secret);
+  const pseudonymise = (v: unknown) => (typeof v === 'string' ? pseudonym(v) : Array.isArray(v) ? v.map((x) => pseudonym(String(x))) : v);
   const approvals = createApprovalService({
     db, signingKey: receiptKey, keyName: receiptKey.name,
     ledgerAppend: (entry) => ledger.append({
@@ -94,7 +95,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
   const gate = createGate({
     approvals, engine, ledger,
     requestHold: { ...config.policy.hold, roles: [...config.policy.hold.roles] },
-    pseudonym: (id) => pseudonymOf(secret, id),
+    pseudonym,
     publicUrl: config.publicUrl ?? '',
     keepAliveMs: config.tools.keepAliveSeconds * 1000,
     tools: {
@@ -114,7 +115,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
 
   app = await buildApp({
     store, metrics, routes, executor, providers, assessor, gate,
-    record: { ledger, secret },
+    record: { ledger, secret, pseudonym },
     policy: { engine, termsOf: (name) => terms.get(name) ?? { name, forbiddenUses: [] }, bulkWindowSeconds: config.bulk.windowSeconds },
     auth: createAuthenticator(store.keys),
     requests: store.requests,

@@ -339,7 +339,7 @@ class LinearUseClassifier implements UseClassifier {
   private toProbs(acc: Float64Array, n: number): void {
     const { scale, bias } = this.model;
     const z = this.probs;
-    const x = n > 0 ? 1 / Math.sqrt(n) : 0;
+    const x = n > 0 ? 1 / Math.sqrt(Math.max(n, this.model.minEvidence)) : 0;
     for (let k = 0; k < this.K; k++) z[k] = (bias[k] as number) + (acc[k] as number) * (scale[k] as number) * x;
     softmax(z);
   }

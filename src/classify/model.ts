@@ -10,6 +10,8 @@
 //   index    base64 of the bucket numbers, ascending, as LEB128 varint deltas
 //   weights  base64 of int8 weights, rows x labels, row-major in index order
 //   meta     how it was trained (seed, epochs, example counts); informational only
+//   minEvidence  optional; a bag with fewer distinct features is normalised as if it had this many
+//            (see the classifier's toProbs). Absent in older files, which means plain L2 (0).
 // Buckets no training example touched have all-zero weights and are not stored, which is what keeps
 // a 2^18 x 14 table down to a few hundred kilobytes.
 import type { FeatureConfig } from './features.js';
@@ -25,6 +27,7 @@ export interface ModelFile {
   rows: number;
   index: string;
   weights: string;
+  minEvidence?: number;
   meta: Record<string, unknown>;
 }
 
@@ -34,6 +37,8 @@ export interface DenseModel {
   features: FeatureConfig;
   weights: Float32Array;
   bias: Float32Array;
+  /** Normalisation floor the model was trained with (0 = plain L2). */
+  minEvidence?: number;
 }
 
 /** Runtime form: int8 weights laid out bucket-major so one feature reads one contiguous row. */
@@ -43,6 +48,7 @@ export interface QuantisedModel {
   q: Int8Array;
   scale: Float64Array;
   bias: Float64Array;
+  minEvidence: number;
 }
 
 /** mulberry32: a tiny seeded PRNG, so shuffles and sampling are reproducible across runs and machines. */
@@ -114,6 +120,7 @@ export function encodeModel(m: DenseModel, meta: Record<string, unknown>): Model
     rows: rows.length,
     index: Buffer.from(varints).toString('base64'),
     weights: Buffer.from(Int8Array.from(q).buffer).toString('base64'),
+    ...(m.minEvidence ? { minEvidence: m.minEvidence } : {}),
     meta,
   };
 }
@@ -122,6 +129,8 @@ export function decodeModel(f: ModelFile): QuantisedModel {
   if (f.format !== MODEL_FORMAT) throw new Error(`unsupported model format ${String(f.format)}`);
   const K = f.labels.length;
   if (f.bias.length !== K || f.scale.length !== K) throw new Error('model arrays do not match the label count');
+  const minEvidence = f.minEvidence ?? 0;
+  if (typeof minEvidence !== 'number' || !Number.isFinite(minEvidence) || minEvidence < 0) throw new Error('model minEvidence must be a non-negative number');
   const dim = 1 << f.features.bits;
   const q = new Int8Array(dim * K);
   const idx = Buffer.from(f.index, 'base64');
@@ -143,7 +152,7 @@ export function decodeModel(f: ModelFile): QuantisedModel {
     if (bucket >= dim) throw new Error('model index is out of range');
     for (let k = 0; k < K; k++) q[bucket * K + k] = (w[r * K + k] as number) << 24 >> 24;
   }
-  return { labels: [...f.labels], features: { ...f.features }, q, scale: Float64Array.from(f.scale), bias: Float64Array.from(f.bias) };
+  return { labels: [...f.labels], features: { ...f.features }, q, scale: Float64Array.from(f.scale), bias: Float64Array.from(f.bias), minEvidence };
 }
 
 /** Softmax in place, numerically stable. */

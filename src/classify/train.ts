@@ -39,9 +39,11 @@ export interface TrainOptions {
   balance: number;
   /** Synthetic conversations added to the training set (see augmentConversations). */
   conversations: number;
+  /** Normalisation floor: a bag of fewer distinct features is scaled as if it had this many (0 = plain L2). */
+  minEvidence: number;
 }
 
-export const DEFAULT_TRAIN: TrainOptions = { seed: 1729, epochs: 14, lr: 0.25, l2: 1e-5, features: DEFAULT_FEATURES, balance: 1, conversations: 400 };
+export const DEFAULT_TRAIN: TrainOptions = { seed: 1729, epochs: 14, lr: 0.25, l2: 1e-5, features: DEFAULT_FEATURES, balance: 1, conversations: 400, minEvidence: Number(process.env.RL_MINEV ?? 0) };
 
 const isLawful = (l: UseLabel): boolean => (LAWFUL_LABELS as readonly string[]).includes(l);
 
@@ -160,7 +162,7 @@ export function trainModel(given: readonly Example[], opts: TrainOptions = DEFAU
       const f = feats[i] as Int32Array;
       const y = targets[i] as Float64Array;
       if (f.length === 0) continue;
-      const x = 1 / Math.sqrt(f.length);
+      const x = 1 / Math.sqrt(Math.max(f.length, opts.minEvidence));
       for (let k = 0; k < K; k++) z[k] = b[k] as number;
       for (let j = 0; j < f.length; j++) {
         const row = (f[j] as number) * K;
@@ -193,7 +195,7 @@ export function trainModel(given: readonly Example[], opts: TrainOptions = DEFAU
       }
     }
   }
-  return { labels: [...USE_LABELS], features: opts.features, weights: Float32Array.from(W), bias: Float32Array.from(b) };
+  return { labels: [...USE_LABELS], features: opts.features, weights: Float32Array.from(W), bias: Float32Array.from(b), minEvidence: opts.minEvidence };
 }
 
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data/classify/train/', import.meta.url));

@@ -117,7 +117,13 @@ export const ConfigFileSchema = z.object({
   ledger: z.object({
     /** The log's origin line in checkpoints (C2SP tlog-checkpoint); also names the signing key. Fixed for the life of a log. */
     origin: z.string().regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').default('redline.local/ledger'),
-  }).strict().default({ origin: 'redline.local/ledger' }),
+    /**
+     * NORMAL (default, SQLite WAL): an acknowledged entry survives the process being killed (kill -9),
+     * and the commit costs no fsync on the request path. FULL: it also survives power loss, at one
+     * fsync per group commit, which blocks the event loop for its duration.
+     */
+    synchronous: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
+  }).strict().default({ origin: 'redline.local/ledger', synchronous: 'NORMAL' }),
   /** Public base URL of this gateway, for status URLs in hold objects and webhooks. */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
 }).strict().superRefine((c, ctx) => {

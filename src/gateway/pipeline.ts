@@ -53,7 +53,7 @@ export async function handle(call: Call, deps: PipelineDeps): Promise<Outcome> {
   // The decision is durable in the ledger before anything leaves for the upstream: content whose
   // decision cannot be recorded is never sent out. Group commit batches concurrent requests into one
   // transaction, so this costs latency (one sync) rather than throughput.
-  const { index: ledgerIndex } = await deps.record.ledger.append(decisionEntry(call, route, assessment, decided, deps.record.secret)); // 503 LEDGER_PUSHBACK
+  const { index: ledgerIndex } = await deps.record.ledger.append(decisionEntry(call, route, assessment, decided, deps.record)); // 503 LEDGER_PUSHBACK
   enforce(decided.decision);                                               // 403 POLICY_DENIED
   let allowed = decided.allowed;
   if (decided.decision.kind === 'hold') {

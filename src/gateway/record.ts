@@ -17,11 +17,25 @@ export interface RecordDeps {
   ledger: DecisionLog;
   /** Server secret: keys principal pseudonyms and content salts. */
   secret: Uint8Array;
+  pseudonym(principalId: string): string;
 }
 
 /** HMAC-SHA256(secret, principal id): stable per principal, meaningless without the secret. */
 export function pseudonymOf(secret: Uint8Array, principalId: string): string {
   return createHmac('sha256', secret).update('principal:' + principalId).digest('hex');
+}
+
+/** pseudonymOf with a bounded memo: principals are few and every request needs one. */
+export function pseudonymizer(secret: Uint8Array, max = 10_000): (principalId: string) => string {
+  const memo = new Map<string, string>();
+  return (id) => {
+    let p = memo.get(id);
+    if (p === undefined) {
+      if (memo.size >= max) memo.clear();
+      memo.set(id, (p = pseudonymOf(secret, id)));
+    }
+    return p;
+  };
 }
 
 /**
@@ -39,12 +53,12 @@ export function contentOf(call: Call): Uint8Array {
   return canonicalBytes({ system: system ?? null, messages, tools: tools ?? null });
 }
 
-export function decisionEntry(call: Call, route: Route, a: Assessment, d: CallDecision, secret: Uint8Array): LedgerEntryInput {
+export function decisionEntry(call: Call, route: Route, a: Assessment, d: CallDecision, deps: RecordDeps): LedgerEntryInput {
   const dec = d.decision;
   const target = route.targets[dec.targetIndex >= 0 ? dec.targetIndex : 0]!;
   return {
     decisionId: dec.decisionId,
-    principal: pseudonymOf(secret, call.caller.principal.id),
+    principal: deps.pseudonym(call.caller.principal.id),
     action: call.api === 'openai' ? 'chat' : 'messages',
     labels: a.labels,
     top: a.classification.top,
@@ -56,6 +70,6 @@ export function decisionEntry(call: Call, route: Route, a: Assessment, d: CallDe
     route: route.alias,
     requestId: call.requestId,
     pii: { total: a.pii.total, protected: a.pii.protected },
-    commitment: commitmentOf(contentSalt(secret, dec.decisionId), contentOf(call)),
+    commitment: commitmentOf(contentSalt(deps.secret, dec.decisionId), contentOf(call)),
   };
 }

@@ -17,7 +17,8 @@ import { createLedger, entryBytes, loadOrCreateSigningKey, openLedgerReader, toL
 import { openLedgerStorage } from '../../ledger/storage.js';
 import { TreeState } from '../../ledger/tree.js';
 import { TILE_WIDTH, bytesEqual, leafHash, parseEntryBundle, rootFromInclusionProof, tileWidthAt } from '../../verify/index.js';
-import { timeCalls, type StageContext, type StageResult } from '../stage.js';
+import type { StageContext, StageResult } from '../stage.js';
+import { timeCallsCpu, type CpuTiming } from './timing.js';
 import { typicalEntry } from './fixtures.js';
 
 const DEFAULT_ENTRIES = 1_000_000;
@@ -87,7 +88,7 @@ export async function ledgerLargeLog(ctx: StageContext): Promise<StageResult[]> 
 
     // Inclusion proofs as the HTTP route serves them: from a reader, at the full size, random indices.
     const rdb = new Database(file, { readonly: true, fileMustExist: true });
-    let proof: { p50: number; p99: number; n: number };
+    let proof: CpuTiming;
     try {
       const reader = openLedgerReader(rdb);
       const size = reader.size();
@@ -99,7 +100,7 @@ export async function ledgerLargeLog(ctx: StageContext): Promise<StageResult[]> 
         const leaf = leafHash(parseEntryBundle(bundle!)[index % TILE_WIDTH]!);
         if (!bytesEqual(rootFromInclusionProof(leaf, index, size, reader.inclusionProof(index, size)), root)) throw new Error(`inclusion proof for ${index} does not verify`);
       }
-      proof = await timeCalls(() => reader.inclusionProof(Math.floor(Math.random() * size), size), { budgetMs: ctx.budgetMs, minCalls: 1000 });
+      proof = await timeCallsCpu(() => reader.inclusionProof(Math.floor(Math.random() * size), size), { budgetMs: ctx.budgetMs, minCalls: 1000 });
     } finally {
       rdb.close();
     }
@@ -114,8 +115,9 @@ export async function ledgerLargeLog(ctx: StageContext): Promise<StageResult[]> 
 
     return [
       { name: `ledger ${label}-entry log built by the fast path (${mb.toFixed(0)} MB file; not a target)`, value: buildS, unit: 's' },
-      { name: `inclusion proof p50, ${label}-entry log (issue target is for 10M)`, value: proof.p50, unit: 'ms' },
-      { name: `inclusion proof p99, ${label}-entry log (issue target is for 10M)`, value: proof.p99, unit: 'ms', target: PROOF_TARGET_MS, better: 'lower', pass: proof.p99 <= PROOF_TARGET_MS },
+      { name: `inclusion proof p50, ${label}-entry log (issue target is for 10M)`, value: proof.wall.p50, unit: 'ms' },
+      { name: `inclusion proof p99, ${label}-entry log (issue target is for 10M)`, value: proof.wall.p99, unit: 'ms', target: PROOF_TARGET_MS, better: 'lower', pass: proof.wall.p99 <= PROOF_TARGET_MS },
+      { name: '  same, CPU-time p99 (excludes waiting for a core)', value: proof.cpu.p99, unit: 'ms' },
       { name: `full verification of the ${label}-entry log from its SQLite file (redline ledger verify --dir, warm page cache)`, value: verifyS, unit: 's', target: verifyTarget, better: 'lower', pass: verifyS <= verifyTarget },
     ];
   } finally {

@@ -12,8 +12,9 @@
 //   assess    = the gateway's assessor on the same request, timed alone
 //   policy    = the gateway's policy step (decideCall) on the same request, timed alone
 //   proxying  = added − assess − policy − ledger
-// Assess and policy are synchronous on the request path, so their time alone is their share; the
-// ledger commit overlaps the upstream call, so only its A/B difference is its share.
+// Assess and policy are synchronous on the request path, so their time alone is their share. The
+// ledger's share is measured A/B rather than alone, so it stays right whether the pipeline awaits the
+// commit before forwarding or lets it overlap the upstream call.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,7 +147,7 @@ function lines(label: string, s: Split): StageResult[] {
     { name: `redline added latency p50 over direct, ${label}, 1 connection, in-process gateway (${s.rounds} rounds)`, value: s.addedUs / 1000, unit: 'ms' },
     { name: `  share: assess (classifier + PII + bulk), ${us(s.assessUs)}`, value: pct(s.assessUs), unit: '%' },
     { name: `  share: policy (decide over 2 targets, memoised), ${us(s.policyUs)}`, value: pct(s.policyUs), unit: '%' },
-    { name: `  share: ledger (entry + commit wait beyond the upstream call), ${us(s.ledgerUs)}`, value: pct(s.ledgerUs), unit: '%' },
+    { name: `  share: ledger (entry + commit wait), ${us(s.ledgerUs)}`, value: pct(s.ledgerUs), unit: '%' },
     { name: `  share: proxying (HTTP, auth, codecs, upstream client, request log), ${us(s.proxyUs)}`, value: pct(s.proxyUs), unit: '%' },
   ];
 }

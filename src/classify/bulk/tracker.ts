@@ -56,6 +56,8 @@ interface Entry {
   closedUnion: Uint8Array | undefined;
   unionAt: number;
   touched: boolean;
+  /** The last estimate and the bucket it was made in: most requests add nothing new, so it is reused. */
+  cached?: { cur: number; value: number };
 }
 
 /** HMAC-SHA256(secret, kind ':' normalized): what the sketch sees instead of the identifier. */
@@ -107,6 +109,7 @@ export function createBulkTracker(o: BulkTrackerOptions): BulkTracker {
   }
 
   function count(e: Entry, cur: number): number {
+    if (e.cached && e.cached.cur === cur) return e.cached.value;
     if (e.unionAt !== cur || !e.closedUnion) {
       const closed: Uint8Array[] = [];
       for (const [b, h] of e.sketches) if (b !== cur) closed.push(h.registers);
@@ -116,7 +119,9 @@ export function createBulkTracker(o: BulkTrackerOptions): BulkTracker {
       e.unionAt = cur;
     }
     const current = e.sketches.get(cur);
-    return estimateFromRegisters(p, current ? [e.closedUnion, current.registers] : [e.closedUnion]);
+    const value = estimateFromRegisters(p, current ? [e.closedUnion, current.registers] : [e.closedUnion]);
+    e.cached = { cur, value };
+    return value;
   }
 
   return {
@@ -132,7 +137,10 @@ export function createBulkTracker(o: BulkTrackerOptions): BulkTracker {
           sketch = new HyperLogLog(p);
           e.sketches.set(cur, sketch);
         }
-        if (sketch.addHash(keyedHash(secret, f.kind, f.normalized))) e.dirty.add(cur);
+        if (sketch.addHash(keyedHash(secret, f.kind, f.normalized))) {
+          e.dirty.add(cur);
+          e.cached = undefined;
+        }
       }
       return { distinct: count(e, cur) };
     },
@@ -160,6 +168,7 @@ export function createBulkTracker(o: BulkTrackerOptions): BulkTracker {
         }
         e.dirty.clear();
         e.closedUnion = undefined;
+        e.cached = undefined;
         // Principals idle since the previous flush leave memory; the store has them.
         if (!e.touched) hot.delete(principal);
         e.touched = false;

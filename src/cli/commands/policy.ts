@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { RedlineError, isRedlineError } from '../../errors.js';
-import { countPii, createBulkTracker, detectPii, loadClassifier, USE_LABELS, type UseClassifier } from '../../classify/index.js';
+import { createBulkTracker, loadClassifier, USE_LABELS, type PiiCounts, type UseClassifier } from '../../classify/index.js';
 import { parseConfigText, type ConfigFile } from '../../config/index.js';
 import {
   createPolicyEngine, DEFAULT_POLICY_DIR, explainDecision, loadPolicyDir, runPolicyTests,
@@ -74,7 +74,7 @@ export interface ExplainResult {
   input: PolicyInput;
   targets: PolicyTarget[];
   decision: Decision;
-  pii: ReturnType<typeof countPii>;
+  pii: PiiCounts;
   classifierVersion: string;
   threshold: number;
   /** explainDecision's text. */
