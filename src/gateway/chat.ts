@@ -188,7 +188,7 @@ const FAIL_CLOSED_STAGES: Partial<Record<string, string>> = { CLASSIFIER_FAILED:
 /** Writes the request record and metrics exactly once, whichever way the request ends. */
 function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatRequest, deps: ChatDeps, startedAt: number) {
   let written = false;
-  const write = (status: number, o: { alias: string; provider: string | null; model: string | null; attempts: number }, usage: Usage, errorCode: string | null, res?: ChatResponse) => {
+  const write = (status: number, o: { alias: string; provider: string | null; model: string | null; attempts: number; logContent?: boolean }, usage: Usage, errorCode: string | null, res?: ChatResponse) => {
     if (written) return;
     written = true;
     const latencyMs = performance.now() - startedAt;
@@ -196,7 +196,8 @@ function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatR
       id: requestId, time: new Date().toISOString(), principalId: caller.principal.id, keyId: caller.key.id, api,
       alias: o.alias, provider: o.provider, model: o.model, status, errorCode, stream: req.stream,
       inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, latencyMs, attempts: o.attempts,
-      content: deps.storeContent ? JSON.stringify({ request: req, response: res ?? null }) : null,
+      // Content is kept when the operator opted in, or when the deciding policy obliges it (log_content).
+      content: deps.storeContent || o.logContent ? JSON.stringify({ request: req, response: res ?? null }) : null,
     });
     const m = deps.metrics;
     m.requests.inc({ api, alias: o.alias, provider: o.provider ?? 'none', status: String(status) });
@@ -208,7 +209,7 @@ function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatR
   };
   return {
     done(status: number, o: Outcome, usage: Usage, res?: ChatResponse, errorCode: string | null = null) {
-      write(status, { alias: o.alias, provider: o.target.provider, model: o.target.model, attempts: o.attempts }, usage, errorCode, res);
+      write(status, { alias: o.alias, provider: o.target.provider, model: o.target.model, attempts: o.attempts, logContent: o.decided.decision.obligations.includes('log_content') }, usage, errorCode, res);
     },
     fail(err: unknown) {
       const e = normaliseError(err);

@@ -131,6 +131,7 @@ before(async () => {
     metrics,
     bodyLimitBytes: 1 << 20,
     ready: async () => true,
+    logger: { level: 'error' },
     routes: createRouteTable([
       { alias: 'one', targets: [{ provider: 'a', model: 'm1' }] },
       { alias: 'two', targets: [{ provider: 'a', model: 'm2' }, { provider: 'b', model: 'm3' }] },

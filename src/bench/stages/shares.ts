@@ -23,7 +23,7 @@ import { Pool } from 'undici';
 import { loadConfig, type Config } from '../../config/index.js';
 import { decideCall } from '../../gateway/decide.js';
 import type { Call } from '../../gateway/pipeline.js';
-import { decisionEntry } from '../../gateway/record.js';
+import { decisionEntry, pseudonymizer } from '../../gateway/record.js';
 import { entryBytes, toLedgerEntry } from '../../ledger/index.js';
 import { startGateway, type Gateway } from '../../main.js';
 import { createPolicyEngine, DEFAULT_POLICY_DIR } from '../../policy/index.js';
@@ -121,13 +121,14 @@ async function split(gw: Gateway, config: Config, upstreamUrl: string, text: str
       bulkWindowSeconds: config.bulk.windowSeconds,
     };
     const secret = loadOrCreateSecret(config.dataDir);
+    const record = { ledger: gw.ledger, secret, pseudonym: pseudonymizer(secret) };
     const part = Math.max(300, budgetMs / 4);
     const assessment = await assessor.assess(req, admin.id, signal);
     const decided = decideCall(call, route, assessment, policy);
     if (decided.decision.kind !== 'allow') throw new Error(`the bench request was decided "${decided.decision.kind}", expected "allow"`);
     const assessT = await timeCalls(() => assessor.assess(req, admin.id, signal), { budgetMs: part });
     const policyT = await timeCalls(() => decideCall(call, route, assessment, policy), { budgetMs: part });
-    const entryT = await timeCalls(() => entryBytes(toLedgerEntry(decisionEntry(call, route, assessment, decided, secret), () => new Date())), { budgetMs: part });
+    const entryT = await timeCalls(() => entryBytes(toLedgerEntry(decisionEntry(call, route, assessment, decided, record), () => new Date())), { budgetMs: part });
 
     const addedUs = p50('gateway') - p50('direct');
     const assessUs = assessT.p50 * 1000;
