@@ -25,6 +25,8 @@ export interface Example {
   system?: string;
   /** One or more labels; several labels share the target probability equally. */
   labels: UseLabel[];
+  /** Scales this example's loss (default 1). */
+  weight?: number;
 }
 
 export interface TrainOptions {
@@ -178,6 +180,7 @@ export function trainModel(given: readonly Example[], opts: TrainOptions = DEFAU
       // The example's weight is the weight of its (main) label.
       let ew = 0;
       for (let k = 0; k < K; k++) ew += (y[k] as number) * (classW[k] as number);
+      ew *= (examples[i] as Example).weight ?? 1;
       for (let k = 0; k < K; k++) z[k] = ((z[k] as number) / sum - (y[k] as number)) * ew; // dLoss/dlogit
       for (let k = 0; k < K; k++) {
         const g = z[k] as number;

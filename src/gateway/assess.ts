@@ -47,12 +47,19 @@ export function createAssessor(o: AssessorOptions): Assessor {
       let findings: PiiFinding[];
       let bulkDistinct: number;
       try {
-        input = classifyInputOf(req, { includeToolResults: o.includeToolResults });
+        const full = classifyInputOf(req, { includeToolResults: true });
+        // Identifiers are looked for in everything the model will read, tool results included (bulk
+        // collection often arrives as tool output), and masked before classification: the classifier
+        // judges what the request asks for, not how many addresses it carries. How many people a
+        // principal touches is the bulk tracker's job.
+        const detect = (t: string) => detectPii(t, { country: o.pii.country, protectedCidrs: o.pii.protectedCidrs });
+        const masked = (t: string) => { const f = detect(t); findings.push(...f); return maskFindings(t, f); };
+        findings = [];
+        const system = full.system !== undefined ? masked(full.system) : undefined;
+        const user = full.user.map(masked);
+        const toolResults = (full.toolResults ?? []).map(masked);
+        input = { ...(system !== undefined && { system }), user, ...(o.includeToolResults && { toolResults }) };
         classification = o.classifier.classify(input);
-        // Identifiers are looked for in everything the model will read, tool results included:
-        // bulk collection often arrives as tool output.
-        const piiInput = o.includeToolResults ? input : classifyInputOf(req, { includeToolResults: true });
-        findings = detectPii(textOf(piiInput), { country: o.pii.country, protectedCidrs: o.pii.protectedCidrs });
         bulkDistinct = o.bulk.observe(principalId, findings).distinct;
       } catch (err) {
         throw new RedlineError('CLASSIFIER_FAILED', 'The request could not be classified, so it is refused (fail closed).', { cause: err, details: { stage: 'classifier' } });
@@ -75,6 +82,14 @@ export function createAssessor(o: AssessorOptions): Assessor {
   };
 }
 
-function textOf(input: ClassifyInput): string {
-  return [input.system ?? '', ...input.user, ...(input.toolResults ?? [])].join('\n');
+/** Replaces each identifier with its kind in brackets, e.g. "[email]". Findings are sorted and disjoint. */
+export function maskFindings(text: string, findings: readonly PiiFinding[]): string {
+  if (findings.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const f of findings) {
+    out += text.slice(at, f.start) + `[${f.kind}]`;
+    at = f.end;
+  }
+  return out + text.slice(at);
 }

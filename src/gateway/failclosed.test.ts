@@ -23,7 +23,7 @@ import { buildApp } from './app.js';
 import { createAssessor, type Assessor } from './assess.js';
 import { createAuthenticator } from './auth.js';
 import { createGate } from './gate.js';
-import type { DecisionLog } from './record.js';
+import { pseudonymOf, type DecisionLog } from './record.js';
 import { createMetrics } from './metrics.js';
 
 type Fault = 'none' | 'classifier' | 'bulk' | 'assessor' | 'policy' | 'policy-on-fallback' | 'ledger';
@@ -131,7 +131,6 @@ before(async () => {
     metrics,
     bodyLimitBytes: 1 << 20,
     ready: async () => true,
-    logger: { level: 'error' },
     routes: createRouteTable([
       { alias: 'one', targets: [{ provider: 'a', model: 'm1' }] },
       { alias: 'two', targets: [{ provider: 'a', model: 'm2' }, { provider: 'b', model: 'm3' }] },
@@ -149,7 +148,7 @@ before(async () => {
       termsOf: (name) => ({ name, forbiddenUses: [] }),
       bulkWindowSeconds: 3_600,
     },
-    record: { secret, ledger },
+    record: { secret, ledger, pseudonym: (id) => pseudonymOf(secret, id) },
     requests: store.requests,
     storeContent: false,
   });

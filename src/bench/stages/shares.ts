@@ -4,7 +4,8 @@
 //
 // How it is split. The fake upstream runs in its own process, as in the HTTP part of the bench; a real
 // gateway (startGateway, real SQLite file, loopback HTTP) runs in this process, so its ledger can be
-// switched off per request. One connection, one request at a time, three kinds interleaved round by
+// switched off per request; the client runs in a worker thread. One connection, one request at a
+// time, three kinds interleaved round by
 // round so drift hits all alike: direct to the upstream, through the gateway, and through the gateway
 // with the ledger append answered at once. Then, at p50:
 //   added     = gateway − direct
@@ -19,7 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
+import { Worker } from 'node:worker_threads';
 import { loadConfig, type Config } from '../../config/index.js';
 import { decideCall } from '../../gateway/decide.js';
 import type { Call } from '../../gateway/pipeline.js';
@@ -30,13 +31,12 @@ import { createPolicyEngine, DEFAULT_POLICY_DIR } from '../../policy/index.js';
 import { loadOrCreateSecret } from '../../store/index.js';
 import { spawnChild, type Child } from '../children.js';
 import { timeCalls, type StageContext, type StageResult } from '../stage.js';
-import { Samples } from '../stats.js';
+import { summarise } from '../stats.js';
+import type { ClientJob, ClientResult } from './shares-client.js';
 import { benchAssessor } from './assess.js';
 import { chatBodyOf, chatRequestOf, promptText } from './fixtures.js';
 
 const ADMIN_KEY = 'bench-shares-admin-key-0123456789';
-
-type Kind = 'direct' | 'gateway' | 'noLedger';
 
 async function startUpstream(): Promise<{ child: Child; url: string }> {
   // Compiled (npm run bench) this file is .js beside upstream-child.js; under tsx both are .ts.
@@ -63,82 +63,68 @@ function configFor(dir: string, upstreamUrl: string): Config {
   return loadConfig({ file, env: { REDLINE_DATA_DIR: join(dir, 'data'), REDLINE_ADMIN_KEY: ADMIN_KEY, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' } });
 }
 
-async function send(pool: Pool, body: string, headers: Record<string, string>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  const res = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...headers }, body });
-  const text = await res.body.text();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
-  return ms;
+/** Runs the client rounds in a worker thread (see shares-client.ts for why). */
+async function clientRounds(job: ClientJob): Promise<ClientResult> {
+  const ts = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./shares-client.${ts ? 'ts' : 'js'}`, import.meta.url);
+  // Compiled (npm run bench) the entry is plain JS. Under tsx the worker needs tsx's loader, and Node 20
+  // workers do not take --import, so a small bootstrap registers it before loading the entry.
+  const worker = ts
+    ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData: job })
+    : new Worker(entry, { workerData: job });
+  try {
+    return await new Promise<ClientResult>((resolve, reject) => {
+      worker.once('message', (m: { ok: true; result: ClientResult } | { ok: false; error: string }) => (m.ok ? resolve(m.result) : reject(new Error(m.error))));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`client worker exited (code ${code}) without a result`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
 }
 
 interface Split { addedUs: number; assessUs: number; policyUs: number; ledgerUs: number; proxyUs: number; rounds: number }
 
-async function split(gw: Gateway, config: Config, upstreamUrl: string, text: string, budgetMs: number, ledgerOff: { on: boolean }): Promise<Split> {
-  const toGw = new Pool(gw.url, { connections: 1, pipelining: 1 });
-  const toUp = new Pool(upstreamUrl, { connections: 1, pipelining: 1 });
-  try {
-    const gwBody = chatBodyOf(text, 'bench');
-    const upBody = chatBodyOf(text, 'm');
-    const auth = { authorization: `Bearer ${ADMIN_KEY}` };
-    const run: Record<Kind, () => Promise<number>> = {
-      direct: () => send(toUp, upBody, {}),
-      gateway: async () => { ledgerOff.on = false; return send(toGw, gwBody, auth); },
-      noLedger: async () => {
-        ledgerOff.on = true;
-        try { return await send(toGw, gwBody, auth); } finally { ledgerOff.on = false; }
-      },
-    };
-    const order: Kind[] = ['direct', 'gateway', 'noLedger'];
-    const samples: Record<Kind, Samples> = { direct: new Samples(), gateway: new Samples(), noLedger: new Samples() };
-    const warmEnd = performance.now() + Math.min(1_000, budgetMs / 3);
-    while (performance.now() < warmEnd) for (const k of order) await run[k]();
-    const end = performance.now() + budgetMs;
-    let rounds = 0;
-    while (performance.now() < end || rounds < 100) {
-      for (let j = 0; j < order.length; j++) {
-        const k = order[(rounds + j) % order.length]!;
-        samples[k].push(await run[k]());
-      }
-      rounds++;
-    }
-    const p50 = (k: Kind) => samples[k].summary().p50 * 1000;
+async function split(gw: Gateway, config: Config, upstreamUrl: string, text: string, budgetMs: number, ledgerOff: Int32Array): Promise<Split> {
+  const r = await clientRounds({
+    gatewayUrl: gw.url, upstreamUrl,
+    gatewayBody: chatBodyOf(text, 'bench'), upstreamBody: chatBodyOf(text, 'm'),
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    budgetMs, warmupMs: Math.min(1_000, budgetMs / 3), minRounds: 100, ledgerOff,
+  });
+  const p50 = (k: 'direct' | 'gateway' | 'noLedger') => summarise(r[k]).p50 * 1000;
 
-    // The same request through the gateway's own steps, alone.
-    const admin = await gw.store.keys.getPrincipalByName('admin');
-    if (!admin) throw new Error('the gateway has no admin principal');
-    const req = chatRequestOf(text, 'bench');
-    const signal = new AbortController().signal;
-    const call: Call = {
-      api: 'openai', requestId: 'req-bench', req, signal, startedAt: 0,
-      caller: { principal: admin, key: { id: 'k', principalId: admin.id, principalName: admin.name, label: 'bench', prefix: 'bench', createdAt: admin.createdAt, revokedAt: null } },
-    };
-    const route = { alias: 'bench', targets: config.routes[0]!.targets };
-    const assessor = benchAssessor();
-    const policy = {
-      engine: createPolicyEngine({ dir: config.policy.dir ?? DEFAULT_POLICY_DIR }),
-      termsOf: (name: string) => ({ name, forbiddenUses: [] }),
-      bulkWindowSeconds: config.bulk.windowSeconds,
-    };
-    const secret = loadOrCreateSecret(config.dataDir);
-    const record = { ledger: gw.ledger, secret, pseudonym: pseudonymizer(secret) };
-    const part = Math.max(300, budgetMs / 4);
-    const assessment = await assessor.assess(req, admin.id, signal);
-    const decided = decideCall(call, route, assessment, policy);
-    if (decided.decision.kind !== 'allow') throw new Error(`the bench request was decided "${decided.decision.kind}", expected "allow"`);
-    const assessT = await timeCalls(() => assessor.assess(req, admin.id, signal), { budgetMs: part });
-    const policyT = await timeCalls(() => decideCall(call, route, assessment, policy), { budgetMs: part });
-    const entryT = await timeCalls(() => entryBytes(toLedgerEntry(decisionEntry(call, route, assessment, decided, record), () => new Date())), { budgetMs: part });
+  // The same request through the gateway's own steps, alone.
+  const admin = await gw.store.keys.getPrincipalByName('admin');
+  if (!admin) throw new Error('the gateway has no admin principal');
+  const req = chatRequestOf(text, 'bench');
+  const signal = new AbortController().signal;
+  const call: Call = {
+    api: 'openai', requestId: 'req-bench', req, signal, startedAt: 0,
+    caller: { principal: admin, key: { id: 'k', principalId: admin.id, principalName: admin.name, label: 'bench', prefix: 'bench', createdAt: admin.createdAt, revokedAt: null } },
+  };
+  const route = { alias: 'bench', targets: config.routes[0]!.targets };
+  const assessor = benchAssessor();
+  const policy = {
+    engine: createPolicyEngine({ dir: config.policy.dir ?? DEFAULT_POLICY_DIR }),
+    termsOf: (name: string) => ({ name, forbiddenUses: [] }),
+    bulkWindowSeconds: config.bulk.windowSeconds,
+  };
+  const secret = loadOrCreateSecret(config.dataDir);
+  const record = { ledger: gw.ledger, secret, pseudonym: pseudonymizer(secret) };
+  const part = Math.max(300, budgetMs / 4);
+  const assessment = await assessor.assess(req, admin.id, signal);
+  const decided = decideCall(call, route, assessment, policy);
+  if (decided.decision.kind !== 'allow') throw new Error(`the bench request was decided "${decided.decision.kind}", expected "allow"`);
+  const assessT = await timeCalls(() => assessor.assess(req, admin.id, signal), { budgetMs: part });
+  const policyT = await timeCalls(() => decideCall(call, route, assessment, policy), { budgetMs: part });
+  const entryT = await timeCalls(() => entryBytes(toLedgerEntry(decisionEntry(call, route, assessment, decided, record), () => new Date())), { budgetMs: part });
 
-    const addedUs = p50('gateway') - p50('direct');
-    const assessUs = assessT.p50 * 1000;
-    const policyUs = policyT.p50 * 1000;
-    const ledgerUs = p50('gateway') - p50('noLedger') + entryT.p50 * 1000;
-    return { addedUs, assessUs, policyUs, ledgerUs, proxyUs: addedUs - assessUs - policyUs - ledgerUs, rounds };
-  } finally {
-    await toGw.close();
-    await toUp.close();
-  }
+  const addedUs = p50('gateway') - p50('direct');
+  const assessUs = assessT.p50 * 1000;
+  const policyUs = policyT.p50 * 1000;
+  const ledgerUs = p50('gateway') - p50('noLedger') + entryT.p50 * 1000;
+  return { addedUs, assessUs, policyUs, ledgerUs, proxyUs: addedUs - assessUs - policyUs - ledgerUs, rounds: r.rounds };
 }
 
 function lines(label: string, s: Split): StageResult[] {
@@ -163,9 +149,9 @@ export async function addedLatencyShares(ctx: StageContext): Promise<StageResult
     gw = await startGateway(config);
     // Switch the ledger off per request by wrapping the gateway's own ledger object (the pipeline calls
     // append on it at request time); bench-only, so the gateway needs no hook for it.
-    const ledgerOff = { on: false };
+    const ledgerOff = new Int32Array(new SharedArrayBuffer(4));
     const append = gw.ledger.append.bind(gw.ledger);
-    gw.ledger.append = (e) => (ledgerOff.on ? Promise.resolve({ index: -1 }) : append(e));
+    gw.ledger.append = (e) => (Atomics.load(ledgerOff, 0) === 1 ? Promise.resolve({ index: -1 }) : append(e));
     return [
       ...lines('"hello bench" (the HTTP bench request)', await split(gw, config, up.url, 'hello bench', ctx.budgetMs, ledgerOff)),
       ...lines('8 KB prompt with 5 identifiers', await split(gw, config, up.url, promptText({ identifiers: true }), ctx.budgetMs, ledgerOff)),

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { RedlineError, isRedlineError } from '../../errors.js';
 import { createBulkTracker, loadClassifier, USE_LABELS, type PiiCounts, type UseClassifier } from '../../classify/index.js';
-import { parseConfigText, type ConfigFile } from '../../config/index.js';
+import { ConfigFileSchema, parseConfigText, type ConfigFile } from '../../config/index.js';
 import {
   createPolicyEngine, DEFAULT_POLICY_DIR, explainDecision, loadPolicyDir, runPolicyTests,
   type Decision, type PolicyEngine, type PolicyInput, type PolicyTarget, type ProviderTerms,
@@ -140,11 +140,12 @@ export async function explainRequest(spec: ExplainFile, o: ExplainOptions): Prom
     const why = isRedlineError(e) ? e.message : String(e);
     throw new RedlineError('INVALID_REQUEST', `request: not a valid ${api === 'openai' ? 'OpenAI chat' : 'Anthropic messages'} body (set api: to the other one if it is): ${why}`);
   }
-  const c = o.config;
-  const threshold = c?.classifier.threshold ?? 0.5;
-  const includeToolResults = c?.classifier.includeToolResults ?? false;
-  const pii = { country: c?.pii.country ?? 'US', protectedCidrs: [...(c?.pii.protectedCidrs ?? [])] };
-  const windowSeconds = c?.bulk.windowSeconds ?? 86_400;
+  // Without a config file, the gateway's defaults (the schema's, so they cannot drift apart).
+  const c = o.config ?? ConfigFileSchema.parse({});
+  const threshold = c.classifier.threshold;
+  const includeToolResults = c.classifier.includeToolResults;
+  const pii = { country: c.pii.country, protectedCidrs: [...c.pii.protectedCidrs] };
+  const windowSeconds = c.bulk.windowSeconds;
   const id = spec.principal.id ?? spec.principal.name ?? 'explain';
   const name = spec.principal.name ?? id;
   const now = new Date().toISOString();
@@ -163,7 +164,7 @@ export async function explainRequest(spec: ExplainFile, o: ExplainOptions): Prom
   const assessor = createAssessor({ classifier: o.classifier, threshold, includeToolResults, pii, bulk });
   const assessed = await assessor.assess(req, id, call.signal);
   const assessment = { ...assessed, bulkDistinct: assessed.bulkDistinct + (spec.prior_distinct_persons ?? 0) };
-  const { route, terms } = routeOf(spec, req, c);
+  const { route, terms } = routeOf(spec, req, o.config);
   const decided = decideCall(call, route, assessment, {
     engine: o.engine, bulkWindowSeconds: windowSeconds,
     termsOf: (provider) => terms.get(provider) ?? { name: provider, forbiddenUses: [] },
