@@ -106,8 +106,18 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
   });
 
   let app: FastifyInstance;
+  // Audit events queued by other processes (key changes from the CLI) enter the ledger here.
+  const drainAudit = () => store.audit.drain((e) => ledger.append({ ...e, principal: pseudonym(String(e.principal ?? 'cli')) } as Parameters<Ledger['append']>[0]))
+    .catch((err) => app?.log.error({ err }, 'audit outbox could not be moved into the ledger; retrying'));
+  await drainAudit();
+  const auditTimer = setInterval(() => void drainAudit(), 2_000).unref();
+
   const reloadPolicy = async (trigger: string): Promise<ReloadResult> => {
     const r = engine.reload();
+    await ledger.append({
+      decisionId: `rld_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`, principal: pseudonym(trigger), action: 'policy_reload',
+      decision: 'policy_reload', labels: [], outcome: r.ok ? 'loaded' : 'rejected', policyVersion: r.ok ? r.version : engine.version,
+    });
     if (r.ok) app.log.info({ trigger, version: r.version }, 'policy set loaded');
     else app.log.error({ trigger, errors: r.errors, active: engine.version }, 'policy set rejected; the previous one stays active');
     return r;
@@ -140,6 +150,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
     async close() {
       stopWatch();
       clearInterval(bulkFlush);
+      clearInterval(auditTimer);
       await app.close();
       bulk.flush();
       await approvals.close();

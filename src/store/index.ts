@@ -1,4 +1,4 @@
-export type { ApiKeyInfo, KeyStore, Principal, RequestLog, RequestRecord, Store } from './types.js';
+export type { ApiKeyInfo, AuditOutbox, KeyStore, Principal, RequestLog, RequestRecord, Store } from './types.js';
 export { openDatabase, createSqliteStore } from './sqlite.js';
 export { generateApiKey, hashApiKey, keyDisplayPrefix, KEY_PREFIX } from './keys.js';
 export { createSqliteSketchStore, createMemorySketchStore } from './sketch-store.js';

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { ApiKeyInfo, KeyStore, Principal, RequestLog, RequestRecord, Store } from './types.js';
+import type { ApiKeyInfo, AuditOutbox, KeyStore, Principal, RequestLog, RequestRecord, Store } from './types.js';
 
 const MIGRATIONS = [
   `CREATE TABLE principals (
@@ -18,6 +18,9 @@ const MIGRATIONS = [
      content TEXT);
    CREATE INDEX requests_time ON requests(time);
    CREATE INDEX requests_principal ON requests(principal_id, time);`,
+  // Events written by other processes (the CLI) that the gateway moves into the ledger: only the
+  // gateway appends to the ledger, so its in-memory tree never goes stale.
+  `CREATE TABLE audit_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL, created_at TEXT NOT NULL);`,
 ];
 
 export function openDatabase(dataDir: string, file = 'redline.db'): Database.Database {
@@ -73,6 +76,9 @@ export function createSqliteStore(db: Database.Database): Store {
       VALUES (@id, @time, @principalId, @keyId, @api, @alias, @provider, @model, @status, @errorCode, @stream,
       @inputTokens, @outputTokens, @latencyMs, @attempts, @content)`),
     recent: db.prepare<[number], any>('SELECT * FROM requests ORDER BY time DESC LIMIT ?'),
+    outboxAdd: db.prepare('INSERT INTO audit_outbox (entry, created_at) VALUES (?, ?)'),
+    outboxPeek: db.prepare<[number], { id: number; entry: string }>('SELECT id, entry FROM audit_outbox ORDER BY id LIMIT ?'),
+    outboxDel: db.prepare('DELETE FROM audit_outbox WHERE id = ?'),
   };
 
   const keys: KeyStore = {
@@ -146,10 +152,24 @@ export function createSqliteStore(db: Database.Database): Store {
     },
   };
 
+  const audit: AuditOutbox = {
+    async add(entry) { q.outboxAdd.run(JSON.stringify(entry), new Date().toISOString()); },
+    async drain(append, limit = 100) {
+      let n = 0;
+      for (const row of q.outboxPeek.all(limit)) {
+        await append(JSON.parse(row.entry) as Record<string, unknown>);
+        q.outboxDel.run(row.id);
+        n++;
+      }
+      return n;
+    },
+  };
+
   return {
     kind: 'sqlite',
     keys,
     requests,
+    audit,
     async close() {
       await requests.flush();
       db.close();

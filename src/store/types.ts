@@ -62,9 +62,17 @@ export interface RequestLog {
   flush(): Promise<void>;
 }
 
+/** Audit events from processes that do not own the ledger (the CLI), moved into it by the gateway. */
+export interface AuditOutbox {
+  add(entry: Record<string, unknown>): Promise<void>;
+  /** Appends queued events in order; each leaves the outbox only once its append resolved. */
+  drain(append: (entry: Record<string, unknown>) => Promise<unknown>, limit?: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   keys: KeyStore;
   requests: RequestLog;
+  audit: AuditOutbox;
   close(): Promise<void>;
 }

@@ -27,6 +27,11 @@ function parseAttrs(list: string[]): Record<string, unknown> {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
+/** A key_change ledger event; the gateway pseudonymises the principal when it moves it into the ledger. */
+function keyChange(what: 'key_created' | 'key_revoked', keyId: string, principalId: string): Record<string, unknown> {
+  return { decisionId: `kc_${keyId}_${what}`, action: 'key_change', decision: 'key_change', change: what, keyId, principal: principalId, labels: [], time: new Date().toISOString() };
+}
+
 export function register(program: Command): void {
   const keys = program.command('keys').description('API keys and the principals they belong to (uses $REDLINE_DATA_DIR)');
   keys
@@ -44,6 +49,7 @@ export function register(program: Command): void {
         else if (o.role.length || o.attr.length) console.error(`note: principal ${p.name} exists; --role/--attr ignored`);
         const key = generateApiKey();
         const info = await s.keys.addKey({ principalId: p.id, label: o.label, hash: hashApiKey(key), prefix: keyDisplayPrefix(key) });
+        await s.audit.add(keyChange('key_created', info.id, p.id));
         if (o.json) console.log(JSON.stringify({ key, id: info.id, principal: p }));
         else console.log(`${key}\n(key id ${info.id}, principal ${p.name}, roles ${p.roles.join(',') || 'none'}; shown only once)`);
       });
@@ -70,6 +76,7 @@ export function register(program: Command): void {
           process.exitCode = 1;
           return;
         }
+        await s.audit.add(keyChange('key_revoked', k.id, k.principalId));
         console.log(`revoked ${k.id} (${k.principalName})`);
       });
     });
