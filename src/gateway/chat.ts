@@ -109,7 +109,7 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
         if (ev.type === 'finish') usage = ev.usage;
         let out = enc.encode(ev);
         if (ev.type === 'finish' && hasReport(report)) out = codec.extensionFrame({ id, model, created, report }) + out;
-        if (out && !raw.write(out)) await drained(raw, ac.signal);
+        if (out && !writeCoalesced(raw, out)) await drained(raw, ac.signal);
         if (!firstSent) {
           firstSent = true;
           deps.metrics.ttft.observe({ api: codec.flavour, provider: outcome.target.provider, model: outcome.target.model }, (performance.now() - startedAt) / 1000);
@@ -126,6 +126,21 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
       record.done(ac.signal.aborted ? 499 : 200, outcome, usage, undefined, ac.signal.aborted ? 'CLIENT_CLOSED' : e.code);
     }
   };
+}
+
+/**
+ * Frames produced in the same turn of the event loop (one upstream read usually carries several
+ * events) leave in one writev instead of one syscall each: the socket is corked at the first write
+ * and uncorked on the next turn.
+ */
+const corked = new WeakSet<NodeJS.WritableStream>();
+function writeCoalesced(raw: import('node:http').ServerResponse, chunk: string): boolean {
+  if (!corked.has(raw)) {
+    corked.add(raw);
+    raw.cork();
+    setImmediate(() => { corked.delete(raw); raw.uncork(); });
+  }
+  return raw.write(chunk);
 }
 
 function hasReport(r: GateReport): boolean {

@@ -36,9 +36,20 @@ export function policyInputOf(call: Call, a: Assessment, bulkWindowSeconds: numb
   };
 }
 
+/**
+ * One PolicyTarget list per route, built once: the engine caches per target object, so handing it
+ * fresh objects on every request would throw that cache away.
+ */
+const targetsByRoute = new WeakMap<Route, PolicyTarget[]>();
+function targetsOf(route: Route, deps: PolicyDeps): PolicyTarget[] {
+  let t = targetsByRoute.get(route);
+  if (!t) targetsByRoute.set(route, (t = route.targets.map((x) => Object.freeze({ provider: x.provider, model: x.model, terms: deps.termsOf(x.provider) }))));
+  return t;
+}
+
 export function decideCall(call: Call, route: Route, a: Assessment, deps: PolicyDeps): CallDecision {
   const input = policyInputOf(call, a, deps.bulkWindowSeconds);
-  const targets: PolicyTarget[] = route.targets.map((t) => ({ provider: t.provider, model: t.model, terms: deps.termsOf(t.provider) }));
+  const targets = targetsOf(route, deps);
   const decision = guarded(() => deps.engine.decide(input, targets));
   const later = new Map<number, boolean>();
   return {
