@@ -335,7 +335,17 @@ class LinearUseClassifier implements UseClassifier {
     }
   }
 
-  /** probs = softmax(bias + scale * acc / sqrt(n)): the L2-normalised binary bag of training. */
+  /**
+   * probs = softmax(bias + scale * acc / sqrt(max(n, minEvidence))): the L2-normalised binary bag of
+   * training, except that a bag of fewer than minEvidence distinct features is normalised as if the
+   * missing features were there with zero weight. Plain L2 gives a one-word bag the same norm as a
+   * paragraph, so the handful of character n-grams of "shoot" or "wait", learnt as small parts of long
+   * requests, carried a whole request's confidence (0.87 autonomous_lethal_action for "shoot"). The
+   * floor shrinks short inputs towards the bias, i.e. the prior, which favours `general`, and leaves
+   * anything of normal length alone. It is applied only here, not in training: training with it let
+   * the model grow larger weights to fit its short examples and undid most of the effect. The value
+   * is chosen on dev plus the everyday held-out set (data/classify/README.md).
+   */
   private toProbs(acc: Float64Array, n: number): void {
     const { scale, bias } = this.model;
     const z = this.probs;

@@ -1,9 +1,13 @@
 // Scores the shipped model on the dev set and writes data/classify/eval-report.json.
 //
-//   npm run eval      (node --import tsx src/classify/eval.ts [--model PATH] [--dev FILE] [--out FILE])
+//   npm run eval      (node --import tsx src/classify/eval.ts [--model PATH] [--dev FILE] [--out FILE]
+//                      [--everyday FILE] [--everyday-redline FILE] [--no-write] [--errors])
 //
 // Figures are judged in pairs: red-line recall (red-line dev examples the default pack would block)
-// against the false-block rate on lawful work (lawful dev examples it would block). "Would block"
+// against the false-block rate on lawful work (lawful dev examples it would block). A second, held-out
+// pair covers short inputs, which the dev set hardly has: the false-block rate on everyday.jsonl (chat
+// turns, software and business words shared with force, idioms, medicine, chemistry homework) against
+// the recall on everyday-redline.jsonl (short red-line asks). Neither file is trained on. "Would block"
 // means the top label is a red line or a red-line probability reaches RED_LINE_BLOCK_THRESHOLD.
 // Output is deterministic (no timestamps, fixed rounding, fixed label order) so reports diff cleanly
 // from one release to the next.
@@ -30,6 +34,13 @@ export interface EvalReport {
   restricted: { examples: number; falseBlockRate: number };
   confusion: Record<UseLabel, Partial<Record<UseLabel, number>>>;
   context?: ContextReport;
+  everyday?: EverydayReport;
+}
+
+/** Short inputs, held out of training (data/classify/everyday.jsonl and everyday-redline.jsonl). */
+export interface EverydayReport {
+  lawful: { examples: number; falseBlocks: number; falseBlockRate: number; accuracy: number; sha256: string };
+  redLine: { examples: number; recall: number; sha256: string };
 }
 
 export interface ContextFigures { redLineRecall: number; lawfulFalseBlockRate: number }
@@ -115,6 +126,30 @@ export function evaluate(classifier: UseClassifier, dev: readonly Example[], dev
   };
 }
 
+/**
+ * The everyday pair: every row of `lawful` should pass (its gold label is lawful or restricted; a row
+ * the default pack would block is a false block) and every row of `redLine` should be blocked.
+ */
+export function evaluateEveryday(
+  classifier: UseClassifier, lawful: readonly Example[], redLine: readonly Example[], sha = { lawful: '', redLine: '' },
+): EverydayReport {
+  let blocked = 0, correct = 0, caught = 0;
+  for (const e of lawful) {
+    const c = e.system ? classifier.classify({ system: e.system, user: [e.text] }) : classifier.classifyText(e.text);
+    if (wouldBlock(c)) blocked++;
+    if (e.labels.includes(c.top)) correct++;
+  }
+  for (const e of redLine) {
+    const c = e.system ? classifier.classify({ system: e.system, user: [e.text] }) : classifier.classifyText(e.text);
+    if (wouldBlock(c)) caught++;
+  }
+  const n = lawful.length, m = redLine.length;
+  return {
+    lawful: { examples: n, falseBlocks: blocked, falseBlockRate: r4(n ? blocked / n : 0), accuracy: r4(n ? correct / n : 0), sha256: sha.lawful },
+    redLine: { examples: m, recall: r4(m ? caught / m : 0), sha256: sha.redLine },
+  };
+}
+
 const isRed = (l: string): boolean => (RED_LINE_LABELS as readonly string[]).includes(l);
 const isLawful = (l: string): boolean => (LAWFUL_LABELS as readonly string[]).includes(l);
 
@@ -179,6 +214,13 @@ export function formatReport(r: EvalReport): string {
     lines.push(`  inside a conversation     ${pct(r.context.conversation.redLineRecall).padStart(15)}  ${pct(r.context.conversation.lawfulFalseBlockRate).padStart(18)}`);
     lines.push(`  with a pasted document    ${pct(r.context.document.redLineRecall).padStart(15)}  ${pct(r.context.document.lawfulFalseBlockRate).padStart(18)}`);
   }
+  if (r.everyday) {
+    const e = r.everyday;
+    lines.push('');
+    lines.push(`everyday (held out)`);
+    lines.push(`  lawful false-block rate   ${pct(e.lawful.falseBlockRate)}  (${e.lawful.falseBlocks} of ${e.lawful.examples}; top label right ${pct(e.lawful.accuracy).trim()})`);
+    lines.push(`  short red-line recall     ${pct(e.redLine.recall)}  of ${e.redLine.examples}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -197,6 +239,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const contextsPath = argValue('--contexts') ?? fileURLToPath(new URL('../../data/classify/dev-contexts.json', import.meta.url));
   const { systems } = JSON.parse(readFileSync(contextsPath, 'utf8')) as { systems: string[] };
   report.context = evaluateInContext(classifier, dev, systems);
+  const everydayPath = argValue('--everyday') ?? fileURLToPath(new URL('../../data/classify/everyday.jsonl', import.meta.url));
+  const everydayRedPath = argValue('--everyday-redline') ?? fileURLToPath(new URL('../../data/classify/everyday-redline.jsonl', import.meta.url));
+  const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+  report.everyday = evaluateEveryday(classifier, readJsonl(everydayPath), readJsonl(everydayRedPath), { lawful: sha(everydayPath), redLine: sha(everydayRedPath) });
   process.stdout.write(formatReport(report));
   if (!process.argv.includes('--no-write')) writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   if (process.argv.includes('--errors')) {
@@ -204,6 +250,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       const c = e.system ? classifier.classify({ system: e.system, user: [e.text] }) : classifier.classifyText(e.text);
       if (!e.labels.includes(c.top) || (wouldBlock(c) && !(RED_LINE_LABELS as readonly string[]).includes(e.labels[0] as string))) {
         process.stdout.write(`${(e.labels[0] as string).padEnd(26)} -> ${c.top.padEnd(26)} ${c.scores[c.top].toFixed(2)}  ${e.text.slice(0, 140).replace(/\n/g, ' ')}\n`);
+      }
+    }
+    for (const e of [...readJsonl(everydayPath), ...readJsonl(everydayRedPath)]) {
+      const c = classifier.classifyText(e.text);
+      if (wouldBlock(c) !== (RED_LINE_LABELS as readonly string[]).includes(e.labels[0] as string)) {
+        process.stdout.write(`everyday ${(e.labels[0] as string).padEnd(26)} -> ${c.top.padEnd(26)} ${c.scores[c.top].toFixed(2)}  ${e.text.slice(0, 140)}\n`);
       }
     }
   }

@@ -9,7 +9,7 @@ import { DEFAULT_TRAIN, augmentConversations, parseExampleLine, readDataDir, tra
 // A small, fixed subset keeps this fast: every 12th training example, a narrow hash and few epochs.
 const all = readDataDir(fileURLToPath(new URL('../../data/classify/train/', import.meta.url)));
 const subset = all.filter((_e, i) => i % 12 === 0);
-const small: TrainOptions = { ...DEFAULT_TRAIN, epochs: 3, conversations: 50, features: { ...DEFAULT_TRAIN.features, bits: 14 } };
+const small: TrainOptions = { ...DEFAULT_TRAIN, epochs: 3, conversations: 50, runs: 1, features: { ...DEFAULT_TRAIN.features, bits: 14 } };
 
 test('the training data covers every label with at least 150 examples', () => {
   const counts = new Map<string, number>();
@@ -84,7 +84,7 @@ test('the unrolled 14-label scoring path agrees with the generic path', () => {
   for (let b = 0; b < dim; b++) for (let k = 0; k < K; k++) wide[b * (K + 1) + k] = m.weights[b * K + k] as number;
   const bias = Float32Array.from([...m.bias, -30]);
   const fast = classifierFromModel(encodeModel(m, {}));
-  const generic = classifierFromModel(encodeModel({ labels: [...USE_LABELS, 'extra'], features: m.features, weights: wide, bias }, {}));
+  const generic = classifierFromModel(encodeModel({ labels: [...USE_LABELS, 'extra'], features: m.features, weights: wide, bias, minEvidence: m.minEvidence }, {}));
   const texts = [subset[0]!.text, subset[7]!.text, 'You are a helpful assistant.\n\n' + subset[3]!.text + '\n\n' + subset[9]!.text, 'x '.repeat(3000)];
   for (const t of texts) {
     const a = fast.classify({ system: 'Be brief.', user: [t, 'and one more turn'] });
@@ -92,4 +92,30 @@ test('the unrolled 14-label scoring path agrees with the generic path', () => {
     assert.equal(a.top, b.top);
     for (const l of USE_LABELS) assert.ok(Math.abs(a.scores[l] - b.scores[l]) < 1e-3, `${l} ${a.scores[l]} ${b.scores[l]}`);
   }
+});
+
+test('several runs are averaged: the model of runs=2 is the mean of the runs with seed and seed+1', () => {
+  const tiny = subset.slice(0, 120);
+  const opts: TrainOptions = { ...small, epochs: 2, conversations: 10 };
+  const a = trainModel(tiny, opts);
+  const b = trainModel(tiny, { ...opts, seed: opts.seed + 1 });
+  const avg = trainModel(tiny, { ...opts, runs: 2 });
+  let differ = 0;
+  for (let i = 0; i < avg.weights.length; i++) {
+    const mean = ((a.weights[i] as number) + (b.weights[i] as number)) / 2;
+    assert.ok(Math.abs((avg.weights[i] as number) - mean) < 1e-6, `weight ${i}`);
+    if (a.weights[i] !== b.weights[i]) differ++;
+  }
+  assert.ok(differ > 0, 'the two seeds must give different runs, or the test shows nothing');
+  for (let k = 0; k < avg.bias.length; k++) assert.ok(Math.abs((avg.bias[k] as number) - ((a.bias[k] as number) + (b.bias[k] as number)) / 2) < 1e-6);
+});
+
+test('minEvidence travels in the model file and must be a non-negative number', () => {
+  const m = trainModel(subset.slice(0, 60), { ...small, epochs: 1, conversations: 0, minEvidence: 80 });
+  const file = encodeModel(m, {});
+  assert.equal(file.minEvidence, 80);
+  assert.equal(decodeModel(file).minEvidence, 80);
+  const { minEvidence: _dropped, ...old } = file;
+  assert.equal(decodeModel(old).minEvidence, 0, 'files written before the floor existed mean plain L2');
+  for (const bad of [-1, Number.NaN, '80' as unknown as number]) assert.throws(() => decodeModel({ ...file, minEvidence: bad }));
 });

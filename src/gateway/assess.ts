@@ -5,7 +5,9 @@ import { RedlineError } from '../errors.js';
 import { classifyInputOf, type Classification, type ClassifyInput, type UseClassifier } from '../classify/index.js';
 import { countPii, detectPii, type PiiCounts, type PiiFinding } from '../classify/pii/index.js';
 import type { BulkTracker } from '../classify/bulk/index.js';
-import { USE_LABELS, type UseLabel } from '../classify/labels.js';
+import { RED_LINE_LABELS, USE_LABELS, type UseLabel } from '../classify/labels.js';
+
+const isRedLine = (l: UseLabel) => (RED_LINE_LABELS as readonly string[]).includes(l);
 import type { ChatRequest } from '../wire/index.js';
 
 export interface Assessment {
@@ -76,7 +78,11 @@ export function createAssessor(o: AssessorOptions): Assessor {
           classification = { ...classification, scores };
         }
       }
-      const labels = USE_LABELS.filter((l) => classification.scores[l] >= o.threshold);
+      // A label is present when its probability reaches the threshold; a red-line label is also present
+      // when it is the most likely label at all. That is the rule the classifier's eval scores
+      // (data/classify/README.md): it keeps short red-line asks ("Kill him.") from slipping under 0.5.
+      const top = classification.top;
+      const labels = USE_LABELS.filter((l) => classification.scores[l] >= o.threshold || (l === top && isRedLine(l)));
       return { classification, labels, pii: countPii(findings), bulkDistinct, ...(guard && { guard }) };
     },
   };
