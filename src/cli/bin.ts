@@ -9,8 +9,9 @@ import { register as approvals } from './commands/approvals.js';
 import { register as receipt } from './commands/receipt.js';
 import { register as policy } from './commands/policy.js';
 import { register as classify } from './commands/classify.js';
+import { register as report } from './commands/report.js';
 
-const program = buildProgram([serve, config, keys, policy, classify, ledger, approvals, receipt]);
+const program = buildProgram([serve, config, keys, policy, classify, ledger, report, approvals, receipt]);
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(isRedlineError(e) ? `${e.code}: ${e.message}${e.details?.issues ? '\n  - ' + (e.details.issues as string[]).join('\n  - ') : ''}` : e);
   process.exit(1);

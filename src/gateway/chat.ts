@@ -99,9 +99,14 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     let usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let firstSent = false;
     const report: GateReport = { approvals: [], holds: [] };
-    const events = deps.gate.gateStream(gctx, outcome.first, outcome.rest, report);
+    // A model can only call tools it was offered: without tools there is nothing to gate, and the
+    // events come straight from the provider with no extra layer of async iteration.
+    const gated = req.tools?.length ? deps.gate.gateStream(gctx, outcome.first, outcome.rest, report) : undefined;
+    const source: AsyncIterator<StreamEvent | { type: 'keepalive' }> = gated ?? outcome.rest;
     try {
-      for await (const ev of events) {
+      let ev: StreamEvent | { type: 'keepalive' } | undefined = outcome.first;
+      if (gated) { const n = await gated.next(); ev = n.done ? undefined : n.value; }
+      for (; ev; ev = await nextOf(source)) {
         if (ev.type === 'keepalive') {
           raw.write(': keep-alive\n\n');
           continue;
@@ -121,7 +126,7 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
       const e = normaliseError(err);
       if (!ac.signal.aborted && !raw.destroyed) raw.end(codec.errorFrame(e));
       else raw.destroy();
-      await events.return(undefined).catch(() => {});
+      await gated?.return(undefined).catch(() => {});
       await outcome.rest.return?.().catch(() => {});
       record.done(ac.signal.aborted ? 499 : 200, outcome, usage, undefined, ac.signal.aborted ? 'CLIENT_CLOSED' : e.code);
     }
@@ -141,6 +146,11 @@ function writeCoalesced(raw: import('node:http').ServerResponse, chunk: string):
     setImmediate(() => { corked.delete(raw); raw.uncork(); });
   }
   return raw.write(chunk);
+}
+
+async function nextOf<T>(it: AsyncIterator<T>): Promise<T | undefined> {
+  const n = await it.next();
+  return n.done ? undefined : n.value;
 }
 
 function hasReport(r: GateReport): boolean {

@@ -57,3 +57,24 @@ export {
 export { commitmentOf, verifyDisclosure } from './disclosure.js';
 export { verifyAllEntries, verifyEntryInclusion, verifyCheckpointConsistency, verifyDisclosedEntry, type RebuildResult } from './log.js';
 export { verifyReceipt, parseReceipt, hashToolArguments, receiptKeyId, receiptSigningBytes, RECEIPT_VERSION, type Receipt, type ReceiptPayload, type ReceiptPrincipal, type ReceiptApprover, type ReceiptKey, type ArgsEncoding, type VerifyReceiptOptions, type VerifiedReceipt } from './receipt.js';
+export {
+  REPORT_FORMAT,
+  NONE_KEY,
+  ReportError,
+  isReportError,
+  UsageScanner,
+  buildUsageReport,
+  verifyUsageReport,
+  parseUsageReport,
+  parseRfc3339,
+  normaliseReportTime,
+  type ReportErrorCode,
+  type UsageQuery,
+  type UsageCounts,
+  type UsageReport,
+  type Tally,
+  type EntryMatch,
+  type VerifyReportOptions,
+  type VerifiedUsageReport,
+  type ReportStep,
+} from './report.js';
