@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createBulkTracker, loadClassifier, type SketchStore } from '../../classify/index.js';
 import { ConfigFileSchema, EMBEDDED_CONFIG } from '../../config/index.js';
-import { createAssessor, type Assessor } from '../../gateway/assess.js';
+import { createAssessor, type Assessor } from '../../gateway/index.js';
 import type { StageContext, StageResult } from '../stage.js';
 import { timeCallsCpu } from './timing.js';
 import { chatRequestOf, PLANTED_IDENTIFIERS, promptText } from './fixtures.js';

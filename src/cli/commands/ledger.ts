@@ -9,8 +9,7 @@ import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { Agent, request } from 'undici';
 import { KEY_FILE, VERIFIERS_FILE, openLedgerReader, readVerifierKeys, rotateSigningKey, signingKeyFrom } from '../../ledger/index.js';
-import { contentOf, contentSalt } from '../../gateway/record.js';
-import type { Call } from '../../gateway/pipeline.js';
+import { contentOf, contentSalt, type Call } from '../../gateway/index.js';
 import { createSqliteStore, loadOrCreateSecret, openDatabase } from '../../store/index.js';
 import type { ChatRequest } from '../../wire/index.js';
 import {

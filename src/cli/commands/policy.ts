@@ -18,9 +18,7 @@ import { createMemorySketchStore } from '../../store/index.js';
 import { parseAnthropicMessagesRequest, parseOpenAIChatRequest, type ChatRequest } from '../../wire/index.js';
 // The gateway's own request steps, so that explain decides exactly as a live request would. gateway/
 // has no index.ts door yet; see the note in the report about moving these two into a shared place.
-import { createAssessor } from '../../gateway/assess.js';
-import { decideCall } from '../../gateway/decide.js';
-import type { Call } from '../../gateway/pipeline.js';
+import { createAssessor, decideCall, type Call } from '../../gateway/index.js';
 
 const DEFAULT_DIR_HELP = 'policies/default, else the pack shipped with redline';
 
