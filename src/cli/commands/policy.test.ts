@@ -104,7 +104,7 @@ targets:
   assert.match(r.out, /\[0\] strict\/m1 {2}terms "strict-terms" {2}→ deny\n\s+provider-terms: provider strict's terms \(strict-terms\) forbid offensive_cyber/);
   assert.match(r.out, /obligations: log_content/);
   assert.match(r.out, /labels: offensive_cyber {3}top: offensive_cyber/);
-  assert.match(r.out, /scores ≥ 0\.05: offensive_cyber 1\.00/);
+  assert.match(r.out, /scores ≥ 0\.05: offensive_cyber (0\.9\d|1\.00)/);
   assert.ok(!r.out.includes('Exchange server'), 'the prompt text is not echoed');
 });
 
