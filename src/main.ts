@@ -1,15 +1,13 @@
 // The composition root: Config -> stores -> capabilities -> gateway. Nothing else constructs its own
 // collaborators.
 import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
 import type { Config } from './config/index.js';
-import { loadClassifier } from './classify/index.js';
-import { createBulkTracker } from './classify/bulk/index.js';
-import { createGuardStage } from './classify/index.js';
+import { createBulkTracker, createGuardStage, loadClassifier } from './classify/index.js';
 import { buildApp, createAssessor, createAuthenticator, createMetrics, redlineRoutes, ledgerRoutes, approvalRoutes, pseudonymizer, createGate } from './gateway/index.js';
 import { createApprovalService, type ApprovalService } from './approvals/index.js';
 import { createLedger, loadOrCreateSigningKey, readVerifierKeys, type Ledger } from './ledger/index.js';
-import { join } from 'node:path';
-import { createPolicyEngine, DEFAULT_POLICY_DIR, type ReloadResult } from './policy/index.js';
+import { createPolicyEngine, DEFAULT_POLICY_DIR, newDecisionId, type ReloadResult } from './policy/index.js';
 import { createProvider, defaultBaseUrl, type Provider } from './providers/index.js';
 import { createExecutor, createRouteTable } from './routing/index.js';
 import {
@@ -106,10 +104,12 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
 
   const reloadPolicy = async (trigger: string): Promise<ReloadResult> => {
     const r = engine.reload();
+    // Recorded whatever the outcome; a ledger that cannot take the entry is logged, not thrown, so a
+    // file-watch or SIGHUP reload can never take the process down.
     await ledger.append({
-      decisionId: `rld_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`, principal: pseudonym(trigger), action: 'policy_reload',
+      decisionId: newDecisionId(), principal: pseudonym(trigger), action: 'policy_reload',
       decision: 'policy_reload', labels: [], outcome: r.ok ? 'loaded' : 'rejected', policyVersion: r.ok ? r.version : engine.version,
-    });
+    }).catch((err) => app.log.error({ err, trigger }, 'policy reload could not be recorded in the ledger'));
     if (r.ok) app.log.info({ trigger, version: r.version }, 'policy set loaded');
     else app.log.error({ trigger, errors: r.errors, active: engine.version }, 'policy set rejected; the previous one stays active');
     return r;

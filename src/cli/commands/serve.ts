@@ -28,6 +28,8 @@ export function register(program: Command): void {
         await gw.close();
         process.exit(0);
       };
+      // SIGHUP reloads the policy set (the same path as a file change or the admin API).
+      process.on('SIGHUP', () => void gw.reloadPolicy('SIGHUP'));
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
     });
