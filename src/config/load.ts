@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { RedlineError } from '../errors.js';
 import type { Timeouts } from '../providers/types.js';
-import { ConfigFileSchema, type ConfigFile, type ProviderEntry } from './schema.js';
+import { ConfigFileSchema, referenceIssues, type ConfigFile, type ProviderEntry } from './schema.js';
 
 export interface ResolvedProvider extends Omit<ProviderEntry, 'timeouts' | 'apiKeyEnv'> {
   timeouts: Timeouts;
@@ -61,8 +61,9 @@ export function parseConfigText(text: string, file: string): ConfigFile {
     throw new RedlineError('CONFIG_INVALID', `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }
   const r = ConfigFileSchema.safeParse(raw ?? {});
-  if (!r.success) {
-    throw new RedlineError('CONFIG_INVALID', `${file}: ${r.error.issues.length} problem(s)`, { details: { issues: formatIssues(r.error) } });
+  const issues = [...(r.success ? [] : formatIssues(r.error)), ...referenceIssues(raw)];
+  if (!r.success || issues.length > 0) {
+    throw new RedlineError('CONFIG_INVALID', `${file}: ${issues.length} problem(s)`, { details: { issues } });
   }
   return r.data;
 }

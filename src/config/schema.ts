@@ -126,21 +126,42 @@ export const ConfigFileSchema = z.object({
   }).strict().default({ origin: 'redline.local/ledger', synchronous: 'NORMAL' }),
   /** Public base URL of this gateway, for status URLs in hold objects and webhooks. */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
-}).strict().superRefine((c, ctx) => {
-  const seen = new Set<string>();
-  c.providers.forEach((p, i) => {
-    if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['providers', i, 'name'], message: `duplicate provider name "${p.name}"` });
-    seen.add(p.name);
+}).strict();
+
+/**
+ * Names that must agree across the file: unique provider names and aliases, route targets naming a
+ * declared provider. Checked on the raw document, so these problems are reported together with any
+ * schema problems rather than only once the rest is valid.
+ */
+export function referenceIssues(raw: unknown): string[] {
+  const doc = (raw ?? {}) as { providers?: unknown; routes?: unknown };
+  const providers = Array.isArray(doc.providers) ? doc.providers : [];
+  const routes = Array.isArray(doc.routes) ? doc.routes : [];
+  const issues: string[] = [];
+  const names = new Set<string>();
+  providers.forEach((p, i) => {
+    const n = (p as { name?: unknown })?.name;
+    if (typeof n !== 'string') return;
+    if (names.has(n)) issues.push(`providers[${i}].name: duplicate provider name "${n}"`);
+    names.add(n);
   });
   const aliases = new Set<string>();
-  c.routes.forEach((r, i) => {
-    if (aliases.has(r.alias)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'alias'], message: `duplicate route alias "${r.alias}"` });
-    aliases.add(r.alias);
-    r.targets.forEach((t, j) => {
-      if (!seen.has(t.provider)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'targets', j, 'provider'], message: `no provider named "${t.provider}" (declared: ${[...seen].join(', ') || 'none'})` });
+  routes.forEach((r, i) => {
+    const alias = (r as { alias?: unknown })?.alias;
+    if (typeof alias === 'string') {
+      if (aliases.has(alias)) issues.push(`routes[${i}].alias: duplicate route alias "${alias}"`);
+      aliases.add(alias);
+    }
+    const targets = (r as { targets?: unknown })?.targets;
+    (Array.isArray(targets) ? targets : []).forEach((t, j) => {
+      const provider = (t as { provider?: unknown })?.provider;
+      if (typeof provider === 'string' && !names.has(provider)) {
+        issues.push(`routes[${i}].targets[${j}].provider: no provider named "${provider}" (declared: ${[...names].join(', ') || 'none'})`);
+      }
     });
   });
-});
+  return issues;
+}
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 export type ProviderEntry = z.infer<typeof ProviderSchema>;

@@ -1,0 +1,39 @@
+// The keys and config commands as a user runs them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'redline-keys-'));
+const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { env: { ...process.env, REDLINE_DATA_DIR: dataDir, REDLINE_CONFIG: '' }, encoding: 'utf8' });
+
+test('keys create, list, revoke', () => {
+  const c = cli('keys', 'create', '--principal', 'ops-1', '--role', 'commander', '--attr', 'unit=2-BCT', '--attr', 'legal_authorities=T10,EO-12333', '--json');
+  assert.equal(c.status, 0, c.stderr);
+  const created = JSON.parse(c.stdout);
+  assert.match(created.key, /^rl-/);
+  assert.deepEqual(created.principal.attributes, { unit: '2-BCT', legal_authorities: ['T10', 'EO-12333'] });
+  const list = cli('keys', 'list', '--json');
+  const keys = JSON.parse(list.stdout);
+  assert.equal(keys.length, 1);
+  assert.ok(!list.stdout.includes(created.key), 'list never shows the key');
+  assert.equal(cli('keys', 'revoke', created.id).status, 0);
+  assert.match(JSON.parse(cli('keys', 'list', '--json').stdout)[0].revokedAt, /^\d{4}-/);
+  assert.equal(cli('keys', 'revoke', 'key_nope').status, 1);
+});
+
+test('config check explains each problem with its path and exits 1; a good file passes', () => {
+  const bad = join(dataDir, 'bad.yaml');
+  writeFileSync(bad, 'providers:\n  - { name: a, kind: openai, apiKey: sk-no }\nroutes:\n  - { alias: x, targets: [{ provider: zz, model: m }] }\n');
+  const r = cli('config', 'check', bad);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /providers\[0\]/);
+  assert.match(r.stderr, /routes\[0\]\.targets\[0\]\.provider/);
+  const good = join(dataDir, 'good.yaml');
+  writeFileSync(good, 'providers:\n  - { name: demo, kind: demo }\nroutes:\n  - { alias: demo, targets: [{ provider: demo, model: demo }] }\n');
+  const ok = cli('config', 'check', good);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /ok \(1 providers, 1 routes\)/);
+});

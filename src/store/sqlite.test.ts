@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, loadOrCreateSecret, openDatabase } from './index.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'redline-store-'));
+
+test('principals and keys: only hashes are stored; revoked keys are not found; ambiguous prefixes revoke nothing', async () => {
+  const d = dir();
+  const s = createSqliteStore(openDatabase(d));
+  const p = await s.keys.createPrincipal({ name: 'analyst', roles: ['analyst'], attributes: { unit: 'J2', legal_authorities: ['EO-12333'] } });
+  const key = generateApiKey();
+  const info = await s.keys.addKey({ principalId: p.id, label: 'laptop', hash: hashApiKey(key), prefix: keyDisplayPrefix(key) });
+  const found = await s.keys.findKey(hashApiKey(key));
+  assert.equal(found?.principal.name, 'analyst');
+  assert.deepEqual(found?.principal.attributes, { unit: 'J2', legal_authorities: ['EO-12333'] });
+  assert.equal(await s.keys.revokeKey('rl-'), undefined, 'a prefix shared by every key revokes nothing');
+  assert.equal((await s.keys.revokeKey(info.id))?.id, info.id);
+  assert.equal(await s.keys.findKey(hashApiKey(key)), undefined);
+  await s.close();
+  assert.ok(!readFileSync(join(d, 'redline.db')).includes(Buffer.from(key)), 'the key itself is not in the database file');
+});
+
+test('request records are batched and all land', async () => {
+  const s = createSqliteStore(openDatabase(dir()));
+  for (let i = 0; i < 1_500; i++) {
+    s.requests.record({ id: `req_${i}`, time: new Date().toISOString(), principalId: 'p', keyId: 'k', api: 'openai', alias: 'a', provider: 'x', model: 'm', status: 200, errorCode: null, stream: false, inputTokens: 1, outputTokens: 2, latencyMs: 1, attempts: 1, content: null });
+  }
+  await s.requests.flush();
+  assert.equal((await s.requests.recent(5_000)).length, 1_500);
+  await s.close();
+});
+
+test('the server secret is created once, owner-only, and stays the same', () => {
+  const d = dir();
+  const a = loadOrCreateSecret(d);
+  const b = loadOrCreateSecret(d);
+  assert.deepEqual(a, b);
+  assert.equal(a.length, 32);
+  assert.equal(statSync(join(d, 'server.secret')).mode & 0o777, 0o600);
+});
