@@ -1,7 +1,7 @@
 // Scores the shipped model on the dev set and writes data/classify/eval-report.json.
 //
 //   npm run eval      (node --import tsx src/classify/eval.ts [--model PATH] [--dev FILE] [--out FILE]
-//                      [--everyday FILE] [--everyday-redline FILE] [--no-write] [--errors])
+//                      [--everyday FILE] [--everyday-redline FILE] [--probe FILE] [--no-write] [--errors])
 //
 // Figures are judged in pairs: red-line recall (red-line dev examples the default pack would block)
 // against the false-block rate on lawful work (lawful dev examples it would block). A second, held-out
@@ -9,6 +9,9 @@
 // turns, software and business words shared with force, idioms, medicine, chemistry homework) against
 // the recall on everyday-redline.jsonl (short red-line asks). Neither file is trained on. "Would block"
 // means the top label is a red line or a red-line probability reaches RED_LINE_BLOCK_THRESHOLD.
+// A third held-out pair comes from probe.jsonl, written blind to the training data in styles it lacked
+// (tasking orders, JSON payloads, code comments, euphemism, jargon, long lawful military prose); it is
+// the closest stand-in here for prompts from another writer.
 // Output is deterministic (no timestamps, fixed rounding, fixed label order) so reports diff cleanly
 // from one release to the next.
 import { createHash } from 'node:crypto';
@@ -35,6 +38,17 @@ export interface EvalReport {
   confusion: Record<UseLabel, Partial<Record<UseLabel, number>>>;
   context?: ContextReport;
   everyday?: EverydayReport;
+  probe?: ProbeReport;
+}
+
+/** The blind probe set (data/classify/probe.jsonl), all labels, held out of training. */
+export interface ProbeReport {
+  examples: number;
+  accuracy: number;
+  redLine: { examples: number; recall: number };
+  lawful: { examples: number; falseBlocks: number; falseBlockRate: number };
+  restricted: { examples: number; falseBlockRate: number };
+  sha256: string;
 }
 
 /** Short inputs, held out of training (data/classify/everyday.jsonl and everyday-redline.jsonl). */
@@ -150,6 +164,19 @@ export function evaluateEveryday(
   };
 }
 
+/** The probe pair is figured exactly as dev is; only the summary kept differs. */
+export function evaluateProbe(classifier: UseClassifier, probe: readonly Example[], sha256 = ''): ProbeReport {
+  const r = evaluate(classifier, probe, sha256);
+  return {
+    examples: r.examples,
+    accuracy: r.accuracy,
+    redLine: { examples: r.redLine.examples, recall: r.redLine.recall },
+    lawful: { examples: r.lawful.examples, falseBlocks: r.lawful.falseBlocks, falseBlockRate: r.lawful.falseBlockRate },
+    restricted: r.restricted,
+    sha256,
+  };
+}
+
 const isRed = (l: string): boolean => (RED_LINE_LABELS as readonly string[]).includes(l);
 const isLawful = (l: string): boolean => (LAWFUL_LABELS as readonly string[]).includes(l);
 
@@ -221,6 +248,14 @@ export function formatReport(r: EvalReport): string {
     lines.push(`  lawful false-block rate   ${pct(e.lawful.falseBlockRate)}  (${e.lawful.falseBlocks} of ${e.lawful.examples}; top label right ${pct(e.lawful.accuracy).trim()})`);
     lines.push(`  short red-line recall     ${pct(e.redLine.recall)}  of ${e.redLine.examples}`);
   }
+  if (r.probe) {
+    const p = r.probe;
+    lines.push('');
+    lines.push(`probe (held out, blind)     ${p.examples} examples; top label right ${pct(p.accuracy).trim()}`);
+    lines.push(`  red-line recall           ${pct(p.redLine.recall)}  of ${p.redLine.examples}`);
+    lines.push(`  lawful false-block rate   ${pct(p.lawful.falseBlockRate)}  (${p.lawful.falseBlocks} of ${p.lawful.examples})`);
+    lines.push(`  restricted blocked as red ${pct(p.restricted.falseBlockRate)}  of ${p.restricted.examples}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -243,6 +278,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const everydayRedPath = argValue('--everyday-redline') ?? fileURLToPath(new URL('../../data/classify/everyday-redline.jsonl', import.meta.url));
   const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
   report.everyday = evaluateEveryday(classifier, readJsonl(everydayPath), readJsonl(everydayRedPath), { lawful: sha(everydayPath), redLine: sha(everydayRedPath) });
+  const probePath = argValue('--probe') ?? fileURLToPath(new URL('../../data/classify/probe.jsonl', import.meta.url));
+  report.probe = evaluateProbe(classifier, readJsonl(probePath), sha(probePath));
   process.stdout.write(formatReport(report));
   if (!process.argv.includes('--no-write')) writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   if (process.argv.includes('--errors')) {
@@ -256,6 +293,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       const c = classifier.classifyText(e.text);
       if (wouldBlock(c) !== (RED_LINE_LABELS as readonly string[]).includes(e.labels[0] as string)) {
         process.stdout.write(`everyday ${(e.labels[0] as string).padEnd(26)} -> ${c.top.padEnd(26)} ${c.scores[c.top].toFixed(2)}  ${e.text.slice(0, 140)}\n`);
+      }
+    }
+    for (const e of readJsonl(probePath)) {
+      const c = classifier.classifyText(e.text);
+      const gold = e.labels[0] as string;
+      if (!e.labels.includes(c.top) || wouldBlock(c) !== isRed(gold)) {
+        const mark = wouldBlock(c) === isRed(gold) ? '' : isRed(gold) ? ' MISSED' : ' BLOCKED';
+        process.stdout.write(`probe ${gold.padEnd(26)} -> ${c.top.padEnd(26)} ${c.scores[c.top].toFixed(2)}${mark}  ${e.text.slice(0, 140).replace(/\n/g, ' ')}\n`);
       }
     }
   }
