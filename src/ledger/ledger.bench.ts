@@ -52,7 +52,7 @@ function build(): void {
   const count = Number(countArg ?? 10_000_000);
   const db = open('synthetic.db');
   const storage = openLedgerStorage(db, { origin: 'bench.example/synthetic', synchronous: 'NORMAL' });
-  let tree = TreeState.load(storage.size(), (s, c) => storage.readChunk(s, c));
+  const tree = TreeState.load(storage.size(), (s, c) => storage.readChunk(s, c), (b, e) => storage.readEntries(b, e));
   const t0 = performance.now();
   const batch = 50_000;
   while (tree.size < count) {
@@ -63,10 +63,8 @@ function build(): void {
       new DataView(d.buffer).setFloat64(0, tree.size + i);
       data.push(d);
     }
-    const next = tree.clone();
-    const chunks = next.appendLeaves(data.map(leafHash));
-    storage.writeBatch(tree.size, data, chunks);
-    tree = next;
+    const start = tree.size;
+    storage.writeBatch(start, data, tree.appendLeaves(data.map(leafHash)));
     if (tree.size % 1_000_000 === 0) console.log(`  ${tree.size} entries, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   console.log(`build: ${count} entries in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

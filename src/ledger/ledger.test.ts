@@ -28,6 +28,7 @@ import {
   rotateSigningKey,
   type LedgerEntryInput,
 } from './index.js';
+import { TreeState } from './tree.js';
 
 const ORIGIN = 'redline.test/ledger';
 const signer = () => ({ name: ORIGIN, privateKey: generateKeyPairSync('ed25519').privateKey });
@@ -197,6 +198,53 @@ test('reopening continues the same log; a different origin is refused', async ()
   assert.throws(() => createLedger({ db, signer: { ...signer(), name: 'other.example/log' } }), (e: unknown) => e instanceof RedlineError && e.code === 'CONFIG_INVALID');
 });
 
+test('only full node chunks are stored; a schema 1 database (partial chunks stored) is read and migrated', async () => {
+  const db = new Database(':memory:');
+  const s = signer();
+  const first = createLedger({ db, signer: s, now: FIXED });
+  await fill(first, 4500);
+  await first.close();
+  const partialRows = () => (db.prepare('SELECT count(*) AS n FROM ledger_nodes WHERE length(hashes) < 8192').get() as { n: number }).n;
+  assert.equal(partialRows(), 0);
+  // stratum 0: chunks 0..16; stratum 4: chunk 0 (ids are chunk * 64 + stratum)
+  const ids = (db.prepare('SELECT id FROM ledger_nodes ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+  assert.deepEqual(ids, [0, 4, ...Array.from({ length: 16 }, (_, i) => (i + 1) * 64)]);
+
+  // Turn it into what schema 1 wrote: the partial chunk of every stratum stored as well.
+  const tree = TreeState.load(4500, (st, c) => {
+    const r = db.prepare('SELECT hashes FROM ledger_nodes WHERE id = ?').get(c * 64 + st) as { hashes: Buffer } | undefined;
+    return r?.hashes;
+  }, (b, e) => (db.prepare('SELECT data FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx').all(b, e) as { data: Buffer }[]).map((r) => r.data));
+  for (const [st, c] of [[0, 17], [4, 1], [8, 0]] as const) {
+    db.prepare('INSERT INTO ledger_nodes (id, hashes) VALUES (?, ?)').run(c * 64 + st, tree.tailChunk(st, c));
+  }
+  db.prepare(`UPDATE ledger_meta SET value = '1' WHERE key = 'schema'`).run();
+  assert.equal(partialRows(), 3);
+  const leaves = Array.from({ length: 4500 }, (_, i) => first.entry(i)!.leafHash);
+  const root = rootFromLeaves(leaves);
+  assert.deepEqual(openLedgerReader(db).root(), root);
+
+  // A writer migrates it: partial rows go, the schema says 2, and the log carries on.
+  const again = createLedger({ db, signer: s, now: FIXED });
+  assert.equal((db.prepare(`SELECT value FROM ledger_meta WHERE key = 'schema'`).get() as { value: string }).value, '2');
+  assert.equal(partialRows(), 0);
+  assert.deepEqual(again.root(), root);
+  const reader = openLedgerReader(db);
+  assert.deepEqual(reader.tile(0, 17, 148), again.tile(0, 17, 148));
+  await fill(again, 100, 4500);
+  for (let i = 4500; i < 4600; i++) leaves.push(again.entry(i)!.leafHash);
+  assert.deepEqual(again.root(), rootFromLeaves(leaves));
+  // The reader rebuilt its right edge at 4500; it notices the growth and serves the new edge.
+  assert.deepEqual(reader.root(), rootFromLeaves(leaves));
+  assert.deepEqual(reader.tile(0, 17, 248), again.tile(0, 17, 248));
+  assert.deepEqual(reader.tile(1, 0, 17), again.tile(1, 0, 17));
+  assert.deepEqual(reader.inclusionProof(4599), again.inclusionProof(4599));
+
+  db.prepare(`UPDATE ledger_meta SET value = '3' WHERE key = 'schema'`).run();
+  assert.throws(() => createLedger({ db, signer: s }), (e: unknown) => e instanceof RedlineError && e.code === 'CONFIG_INVALID');
+  assert.throws(() => openLedgerReader(db), (e: unknown) => e instanceof RedlineError && e.code === 'CONFIG_INVALID');
+});
+
 test('a failed write rejects the whole batch with LEDGER_PUSHBACK and the log carries on intact', async () => {
   const db = new Database(':memory:');
   const ledger = createLedger({ db, signer: signer() });
@@ -213,6 +261,31 @@ test('a failed write rejects the whole batch with LEDGER_PUSHBACK and the log ca
   const leaves = Array.from({ length: 110 }, (_, i) => ledger.entry(i)!.leafHash);
   assert.deepEqual(ledger.root(), rootFromLeaves(leaves));
   verifyCheckpoint(ledger.checkpoint(), ledger.verifiers());
+});
+
+test('TreeState rollback to a mark undoes a batch, including chunks it filled and strata it started', () => {
+  const none = () => undefined;
+  const leaves = (tag: string, n: number) => Array.from({ length: n }, (_, i) => leafHash(new TextEncoder().encode(`${tag}${i}`)));
+  const base = leaves('a', 250);
+  const a = TreeState.load(0, none);
+  a.appendLeaves(base);
+  const mark = a.mark();
+  const filled = a.appendLeaves(leaves('x', 4000)); // fills stratum 0 chunks, starts stratum 8
+  assert.ok(filled.length > 10);
+  a.rollback(mark);
+  assert.equal(a.size, 250);
+  assert.deepEqual(a.root(), rootFromLeaves(base));
+  assert.equal(a.tailChunk(0, 0)!.length, 250 * 32);
+  assert.equal(a.tailChunk(8, 0), undefined);
+
+  const other = leaves('y', 300);
+  const got = a.appendLeaves(other);
+  const b = TreeState.load(0, none);
+  b.appendLeaves(base);
+  const want = b.appendLeaves(other);
+  assert.deepEqual(got, want);
+  assert.deepEqual(a.root(), rootFromLeaves([...base, ...other]));
+  for (const [st, c] of [[0, 2], [4, 0], [8, 0]] as const) assert.deepEqual(a.tailChunk(st, c), b.tailChunk(st, c));
 });
 
 test('a full queue pushes back instead of growing without bound', async () => {

@@ -20,9 +20,11 @@ import {
 } from '../verify/index.js';
 import { entryBytes, toLedgerEntry } from './entry.js';
 import { signingKeyFrom } from './keys.js';
-import { HASH_BYTES, openLedgerStorage, type LedgerStorage } from './storage.js';
-import { TreeState, consistencyProofAt, inclusionProofAt, rootAt, type ChunkSource } from './tree.js';
+import { CHUNK_WIDTH, HASH_BYTES, openLedgerStorage, type LedgerStorage } from './storage.js';
+import { TreeState, consistencyProofAt, inclusionProofAt, rebuildTails, rootAt, type ChunkSource, type Tail } from './tree.js';
 import type { Ledger, LedgerEntry, LedgerEntryInput, LedgerReader, LedgerRecord, LedgerSigner, LedgerStats } from './types.js';
+
+const FULL_CHUNK_BYTES = CHUNK_WIDTH * HASH_BYTES;
 
 export interface LedgerOptions {
   db: Database.Database;
@@ -115,10 +117,25 @@ function makeReader(storage: LedgerStorage, size: () => number, tail?: ChunkSour
   };
 }
 
-/** Opens a ledger's tables for reading only (the verifier CLI's --dir mode). */
+/**
+ * Opens a ledger's tables for reading only (the verifier CLI's --dir mode). Partial chunks are not
+ * stored, so the right edge is rebuilt from the entries, again whenever the log has grown since (a
+ * gateway may be writing while this reads). A rebuilt edge stays valid for older sizes: complete node
+ * hashes never change.
+ */
 export function openLedgerReader(db: Database.Database): LedgerReader & { latestCheckpoint(): string | undefined } {
   const storage = openLedgerStorage(db, { readonly: true });
-  const reader = makeReader(storage, () => storage.size());
+  const stored: ChunkSource = (s, c) => storage.readChunk(s, c);
+  let edge: { size: number; tails: Map<number, Tail> } | undefined;
+  const tail: ChunkSource = (s, c) => {
+    const row = storage.readChunk(s, c);
+    if (row && row.length >= FULL_CHUNK_BYTES) return row;
+    const size = storage.size();
+    if (edge?.size !== size) edge = { size, tails: rebuildTails(size, stored, (b, e) => storage.readEntries(b, e)) };
+    const t = edge.tails.get(s);
+    return t && t.chunk === c ? t.buf.subarray(0, t.width * HASH_BYTES) : row;
+  };
+  const reader = makeReader(storage, () => storage.size(), tail);
   return { ...reader, latestCheckpoint: () => storage.checkpoints(1)[0]?.note };
 }
 
@@ -131,7 +148,7 @@ export function createLedger(o: LedgerOptions): Ledger {
   const maxDelayMs = o.maxDelayMs ?? 0;
   const storage = openLedgerStorage(o.db, { origin, synchronous: o.synchronous ?? 'FULL' });
 
-  const load = (): TreeState => TreeState.load(storage.size(), (s, c) => storage.readChunk(s, c));
+  const load = (): TreeState => TreeState.load(storage.size(), (s, c) => storage.readChunk(s, c), (b, e) => storage.readEntries(b, e));
   let tree = load();
   let queue: Pending[] = [];
   let scheduled = false;
@@ -148,12 +165,15 @@ export function createLedger(o: LedgerOptions): Ledger {
     new RedlineError('LEDGER_PUSHBACK', msg, { retryAfter: 1, ...(cause !== undefined && { cause }) });
 
   function commitBatch(batch: Pending[]): void {
-    const next = tree.clone();
-    const start = next.size;
+    // The tree is updated in place and rolled back to the mark if the write fails: nothing else runs
+    // in between (this is synchronous), so no reader sees the uncommitted state.
+    const mark = tree.mark();
+    const start = tree.size;
     try {
-      const chunks = next.appendLeaves(batch.map((p) => leafHash(p.data)));
+      const chunks = tree.appendLeaves(batch.map((p) => leafHash(p.data)));
       storage.writeBatch(start, batch.map((p) => p.data), chunks);
     } catch (e) {
+      tree.rollback(mark);
       stats.failedBatches++;
       const err = pushback('the ledger could not record the decision; retry shortly', e);
       for (const p of batch) p.reject(err);
@@ -164,7 +184,6 @@ export function createLedger(o: LedgerOptions): Ledger {
       }
       return;
     }
-    tree = next;
     stats.transactions++;
     stats.appended += batch.length;
     stats.largestBatch = Math.max(stats.largestBatch, batch.length);

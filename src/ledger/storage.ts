@@ -6,18 +6,25 @@
 //                       levels 0, 1, 2, ...; the in-between strata cost ~7% more space and make any
 //                       node hash a single row read plus at most 7 SHA-256 calls, so an inclusion proof
 //                       in a 10-million-entry log is about six row reads.
-//                       Rows of the right edge grow in place (a partial chunk is rewritten each batch);
-//                       a partial tile for an older size is a prefix of the stored row, because the
-//                       hash of a complete node never changes.
+//                       Only full chunks are stored (schema 2): a chunk is written once, by the batch
+//                       that fills it. The partial right-edge chunk of each stratum is rebuilt from the
+//                       entries on open (tree.ts rebuildTails) and kept in memory, so a commit does not
+//                       rewrite up to 8 KB per stratum (overflow pages) as schema 1 did. A partial tile
+//                       for an older size is a prefix of the full chunk, because the hash of a complete
+//                       node never changes.
 //   ledger_checkpoints  every checkpoint the log has signed, by size (for offline audit)
 //   ledger_meta         schema version, origin, committed size
+//
+// Schema 1 also stored each stratum's partial chunk; a writer opening it deletes those rows and marks
+// the schema 2 in one transaction (readers accept both: they never rely on a partial row).
 import type Database from 'better-sqlite3';
 import { RedlineError } from '../errors.js';
 
 export const STRATUM_STEP = 4;
 export const CHUNK_WIDTH = 256;
 export const HASH_BYTES = 32;
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
+const FULL_CHUNK_BYTES = CHUNK_WIDTH * HASH_BYTES;
 
 /** Rows of ledger_nodes are keyed by one integer (chunk · 64 + stratum) so lookups hit the rowid b-tree directly. */
 const nodeRowId = (stratum: number, chunk: number): number => chunk * 64 + stratum;
@@ -36,7 +43,7 @@ export interface LedgerStorage {
   readEntry(index: number): Uint8Array | undefined;
   /** Entries [begin, end) in order; fewer if the log is shorter. */
   readEntries(begin: number, end: number): Uint8Array[];
-  /** Writes entries and node chunks and the new size in one transaction; throws if anything fails. */
+  /** Writes entries, the node chunks they filled (full chunks only) and the new size in one transaction; throws if anything fails. */
   writeBatch(start: number, entries: readonly Uint8Array[], chunks: readonly ChunkWrite[]): void;
   saveCheckpoint(size: number, note: string, at: string): void;
   checkpoints(limit: number): { size: number; note: string }[];
@@ -60,8 +67,17 @@ export function openLedgerStorage(
     if (t.n !== 3) throw new RedlineError('NOT_FOUND', 'this database holds no redline ledger');
   }
   const getMeta = db.prepare<[string], { value: string }>('SELECT value FROM ledger_meta WHERE key = ?');
-  const schema = getMeta.get('schema')?.value;
-  if (schema !== SCHEMA_VERSION) throw new RedlineError('CONFIG_INVALID', `ledger schema version ${schema ?? 'missing'} is not supported`);
+  let schema = getMeta.get('schema')?.value;
+  if (schema === '1' && !ro) {
+    db.transaction(() => {
+      db.prepare('DELETE FROM ledger_nodes WHERE length(hashes) < ?').run(FULL_CHUNK_BYTES);
+      db.prepare(`UPDATE ledger_meta SET value = ? WHERE key = 'schema'`).run(SCHEMA_VERSION);
+    })();
+    schema = SCHEMA_VERSION;
+  }
+  if (schema !== SCHEMA_VERSION && !(ro && schema === '1')) {
+    throw new RedlineError('CONFIG_INVALID', `ledger schema version ${schema ?? 'missing'} is not supported`);
+  }
 
   const storedOrigin = getMeta.get('origin')?.value;
   if (o.origin !== undefined && !ro) {
@@ -95,6 +111,7 @@ export function openLedgerStorage(
   }
 
   const synchronous = o.synchronous ?? 'FULL';
+  const wanted = synchronous === 'FULL' ? 2 : 1;
   const write = ro ? undefined : db.transaction((start: number, entries: readonly Uint8Array[], chunks: readonly ChunkWrite[]) => {
     // Guard against a second writer on the same file: our in-memory tree would no longer match.
     if (size() !== start) throw new RedlineError('INTERNAL', 'ledger size changed underneath this writer');
@@ -124,13 +141,15 @@ export function openLedgerStorage(
       // other stores that chose NORMAL, so it is raised only around the ledger's own commits.
       // FULL syncs the journal (the WAL in WAL mode) before COMMIT returns, so an acknowledged entry
       // survives kill -9 and also power loss; NORMAL in WAL mode survives kill -9 only.
+      // The level is read fresh each time: SQLite evaluates PRAGMA synchronous when the statement is
+      // compiled, so a cached prepared statement can return a stale level. Setting goes through exec,
+      // which skips building a Statement object.
       const before = db.pragma('synchronous', { simple: true }) as number;
-      const wanted = synchronous === 'FULL' ? 2 : 1;
-      if (before < wanted) db.pragma(`synchronous = ${synchronous}`);
+      if (before < wanted) db.exec(`PRAGMA synchronous = ${synchronous}`);
       try {
         write(start, entries, chunks);
       } finally {
-        if (before < wanted) db.pragma(`synchronous = ${before}`);
+        if (before < wanted) db.exec(`PRAGMA synchronous = ${before}`);
       }
     },
     saveCheckpoint(sz, note, at) {

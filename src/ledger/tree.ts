@@ -6,6 +6,7 @@ import {
   consistencyRanges,
   foldRange,
   inclusionRanges,
+  leafHash,
   perfectRoot,
   rangeNodes,
   type NodeId,
@@ -66,44 +67,110 @@ export function consistencyProofAt(src: ChunkSource, size1: number, size2: numbe
   return consistencyRanges(size1, size2).map(([b, e]) => readRangeHash(m, b, e));
 }
 
-interface Tail {
+/** The right-edge chunk of one stratum: its first `width` hashes are complete nodes. */
+export interface Tail {
   chunk: number;
   buf: Uint8Array; // CHUNK_WIDTH · HASH_BYTES
   width: number;
 }
 
+/** Returns the leaf data (entries) [begin, end) in order. */
+export type EntrySource = (begin: number, end: number) => Uint8Array[];
+
+const FULL_CHUNK = CHUNK_WIDTH * HASH_BYTES;
+
+/**
+ * Rebuilds the partial (right-edge) chunk of every stratum of a tree of `size` entries. Only full
+ * chunks are stored, so the right edge comes from what is durable: level-0 leaf hashes from the last
+ * (< 256) entries, each higher stratum's from the stratum below (its full stored chunks plus the tail
+ * just rebuilt). The entries are the source of truth, so this cannot disagree with them.
+ */
+export function rebuildTails(size: number, src: ChunkSource, entries: EntrySource): Map<number, Tail> {
+  const tails = new Map<number, Tail>();
+  for (let stratum = 0; 2 ** stratum <= size; stratum += STRATUM_STEP) {
+    const count = Math.floor(size / 2 ** stratum); // complete nodes in this stratum
+    const chunk = Math.floor(count / CHUNK_WIDTH);
+    const width = count % CHUNK_WIDTH;
+    const buf = new Uint8Array(FULL_CHUNK);
+    if (stratum === 0) {
+      const data = width > 0 ? entries(chunk * CHUNK_WIDTH, count) : [];
+      if (data.length !== width) throw new RedlineError('INTERNAL', `ledger entries ${chunk * CHUNK_WIDTH}..${count - 1} are missing`);
+      data.forEach((d, i) => buf.set(leafHash(d), i * HASH_BYTES));
+    } else {
+      const below = tails.get(stratum - STRATUM_STEP)!;
+      const fan = 2 ** STRATUM_STEP; // nodes of the stratum below under one node of this one
+      const hs: Uint8Array[] = new Array<Uint8Array>(fan);
+      for (let i = 0; i < width; i++) {
+        const first = (chunk * CHUNK_WIDTH + i) * fan; // index in the stratum below
+        const c = Math.floor(first / CHUNK_WIDTH);
+        const off = first % CHUNK_WIDTH;
+        const bytes = c === below.chunk ? below.buf.subarray(0, below.width * HASH_BYTES) : src(stratum - STRATUM_STEP, c);
+        if (!bytes || bytes.length < (off + fan) * HASH_BYTES) {
+          throw new RedlineError('INTERNAL', `ledger node store lacks stratum ${stratum - STRATUM_STEP} chunk ${c}`);
+        }
+        for (let j = 0; j < fan; j++) hs[j] = bytes.subarray((off + j) * HASH_BYTES, (off + j + 1) * HASH_BYTES);
+        buf.set(perfectRoot(hs), i * HASH_BYTES);
+      }
+    }
+    tails.set(stratum, { chunk, buf, width });
+  }
+  return tails;
+}
+
+/** Tails as they were stored by schema 1 (a partial row per stratum, rewritten by every commit). */
+function storedTails(size: number, m: ChunkSource): Map<number, Tail> {
+  const tails = new Map<number, Tail>();
+  for (let stratum = 0; 2 ** stratum <= size; stratum += STRATUM_STEP) {
+    const count = Math.floor(size / 2 ** stratum);
+    const chunk = Math.floor(count / CHUNK_WIDTH);
+    const width = count % CHUNK_WIDTH;
+    const buf = new Uint8Array(FULL_CHUNK);
+    if (width > 0) {
+      const stored = m(stratum, chunk);
+      if (!stored || stored.length < width * HASH_BYTES) throw new RedlineError('INTERNAL', `ledger node store lacks stratum ${stratum} chunk ${chunk}`);
+      buf.set(stored.subarray(0, width * HASH_BYTES));
+    }
+    tails.set(stratum, { chunk, buf, width });
+  }
+  return tails;
+}
+
+/** What `mark()` saved: enough to put the state back after a batch that did not commit. */
+export interface TreeMark {
+  readonly size: number;
+  readonly frontier: Uint8Array[];
+  readonly tails: [number, Tail, number][];
+}
+
 /**
  * The writer's in-memory view of the tree's right edge: the compact range (for the root) and the last,
- * still-growing chunk of every stratum. `appendLeaves` mutates it and reports the chunks to write;
- * the ledger applies a batch to a clone and keeps the clone only once the batch has committed.
+ * still-growing chunk of every stratum. `appendLeaves` mutates it and reports the chunks that became
+ * full (the only ones stored); the ledger marks the state before a batch and rolls back to the mark if
+ * the batch does not commit, instead of copying every tail per commit.
  */
 export class TreeState {
   private builder: TreeBuilder;
-  private readonly tails: Map<number, Tail>;
-  private dirty = new Map<number, { stratum: number; tail: Tail }>();
+  private tails: Map<number, Tail>;
+  private filled: ChunkWrite[] = [];
 
   private constructor(size: number, frontier: Uint8Array[], tails: Map<number, Tail>) {
     this.tails = tails;
     this.builder = TreeBuilder.resume(size, frontier, (level, index, hash) => this.onNode(level, index, hash));
   }
 
-  /** Rebuilds the state for `size` entries from stored chunks. */
-  static load(size: number, src: ChunkSource): TreeState {
+  /**
+   * Rebuilds the state for `size` entries: the right edge from `entries` (see rebuildTails), the rest
+   * from stored full chunks. Without `entries`, the right edge is read from stored partial chunks, as
+   * schema 1 kept them.
+   */
+  static load(size: number, src: ChunkSource, entries?: EntrySource): TreeState {
     const m = memoSource(src);
-    const frontier = rangeNodes(0, size).map((n) => readNodeHash(m, n).slice());
-    const tails = new Map<number, Tail>();
-    for (let stratum = 0; 2 ** stratum <= size; stratum += STRATUM_STEP) {
-      const count = Math.floor(size / 2 ** stratum); // complete nodes in this stratum
-      const chunk = Math.floor(count / CHUNK_WIDTH);
-      const width = count % CHUNK_WIDTH;
-      const buf = new Uint8Array(CHUNK_WIDTH * HASH_BYTES);
-      if (width > 0) {
-        const stored = m(stratum, chunk);
-        if (!stored || stored.length < width * HASH_BYTES) throw new RedlineError('INTERNAL', `ledger node store lacks stratum ${stratum} chunk ${chunk}`);
-        buf.set(stored.subarray(0, width * HASH_BYTES));
-      }
-      tails.set(stratum, { chunk, buf, width });
-    }
+    const tails = entries ? rebuildTails(size, m, entries) : storedTails(size, m);
+    const withTails: ChunkSource = (s, c) => {
+      const t = tails.get(s);
+      return t && t.chunk === c ? t.buf.subarray(0, t.width * HASH_BYTES) : m(s, c);
+    };
+    const frontier = rangeNodes(0, size).map((n) => readNodeHash(withTails, n));
     return new TreeState(size, frontier, tails);
   }
 
@@ -121,20 +188,41 @@ export class TreeState {
     return new TreeState(this.size, this.builder.frontier().map((f) => f.hash), tails);
   }
 
+  /**
+   * Saves the current state cheaply. Frontier hashes are never written in place (the builder replaces
+   * them), and bytes a batch writes past a tail's saved width are invisible once the width is restored,
+   * so references and widths are all a rollback needs.
+   */
+  mark(): TreeMark {
+    return {
+      size: this.size,
+      frontier: this.builder.frontier().map((f) => f.hash),
+      tails: [...this.tails].map(([s, t]) => [s, t, t.width]),
+    };
+  }
+
+  rollback(m: TreeMark): void {
+    this.tails = new Map(m.tails.map(([s, t, width]) => {
+      t.width = width;
+      return [s, t];
+    }));
+    this.builder = TreeBuilder.resume(m.size, m.frontier, (level, index, hash) => this.onNode(level, index, hash));
+  }
+
   /** Stored bytes of the tail chunk, so reads of the right edge need no database access. */
   tailChunk(stratum: number, chunk: number): Uint8Array | undefined {
     const t = this.tails.get(stratum);
     return t && t.chunk === chunk ? t.buf.subarray(0, t.width * HASH_BYTES) : undefined;
   }
 
-  /** Appends leaf hashes and returns the chunks that changed (to be written in the same transaction). */
+  /**
+   * Appends leaf hashes and returns the chunks that became full, to be written in the same
+   * transaction. Partial chunks are not returned: they live in memory and are rebuilt on open.
+   */
   appendLeaves(leafHashes: readonly Uint8Array[]): ChunkWrite[] {
-    this.dirty = new Map();
-    for (const h of leafHashes) this.builder.push(h);
     const out: ChunkWrite[] = [];
-    for (const { stratum, tail } of this.dirty.values()) {
-      out.push({ stratum, chunk: tail.chunk, hashes: tail.buf.slice(0, tail.width * HASH_BYTES) });
-    }
+    this.filled = out;
+    for (const h of leafHashes) this.builder.push(h);
     return out;
   }
 
@@ -144,12 +232,14 @@ export class TreeState {
     const off = index % CHUNK_WIDTH;
     let t = this.tails.get(level);
     if (!t || t.chunk !== chunk) {
-      t = { chunk, buf: new Uint8Array(CHUNK_WIDTH * HASH_BYTES), width: 0 };
+      t = { chunk, buf: new Uint8Array(FULL_CHUNK), width: 0 };
       this.tails.set(level, t);
     }
     if (off !== t.width) throw new RedlineError('INTERNAL', 'ledger tree state out of step');
     t.buf.set(hash, off * HASH_BYTES);
     t.width = off + 1;
-    this.dirty.set(chunk * 64 + level, { stratum: level, tail: t });
+    // Handed out without a copy: the next node of this stratum starts a new buffer, and only a rollback
+    // (after the batch's write is over) could reopen this one.
+    if (t.width === CHUNK_WIDTH) this.filled.push({ stratum: level, chunk, hashes: t.buf });
   }
 }
