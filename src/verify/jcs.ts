@@ -61,16 +61,8 @@ function write(v: unknown, out: string[], depth: number): void {
 }
 
 function quote(s: string): string {
-  // I-JSON (RFC 7493), which RFC 8785 requires, forbids unpaired surrogates.
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (!(d >= 0xdc00 && d <= 0xdfff)) fail('unpaired surrogate in string');
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
-      fail('unpaired surrogate in string');
-    }
-  }
+  // I-JSON (RFC 7493), which RFC 8785 requires, forbids unpaired surrogates. isWellFormed is the
+  // engine's own check (ES2024), far faster than a scan in JS over a long prompt.
+  if (!(s as string & { isWellFormed(): boolean }).isWellFormed()) fail('unpaired surrogate in string');
   return JSON.stringify(s);
 }
