@@ -73,7 +73,17 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
         }
         reply.raw.write(' ');
       };
-      const { response, report } = await deps.gate.gateResponse(gctx, outcome.response, keepAlive);
+      let gated: Awaited<ReturnType<ChatDeps['gate']['gateResponse']>>;
+      try {
+        gated = await deps.gate.gateResponse(gctx, outcome.response, keepAlive);
+      } catch (err) {
+        // The held call could not be decided or recorded: it is not delivered (fail closed).
+        record.fail(err);
+        if (!hijacked) throw err;
+        reply.raw.end(JSON.stringify(errorBody(codec.flavour, normaliseError(err))));
+        return;
+      }
+      const { response, report } = gated;
       const rendered = codec.render(response, { id, model: response.model, created }) as Record<string, unknown>;
       const body = JSON.stringify(hasReport(report) ? { ...rendered, redline: report } : rendered);
       record.done(200, outcome, response.usage, response);
