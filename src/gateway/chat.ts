@@ -44,9 +44,10 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     reply.raw.on('close', onClose);
     const record = recorder(codec.flavour, request.id, caller, req, deps, startedAt);
     let outcome: Outcome;
+    let approvalMode: 'wait' | 'defer' | undefined;
     try {
       const legalAuthority = headerValue(request.headers['x-redline-legal-authority']);
-      const approvalMode = approvalModeOf(request);
+      approvalMode = approvalModeOf(request);
       const approvalId = headerValue(request.headers['x-redline-approval-id']);
       outcome = await handle({
         api: codec.flavour, requestId: request.id, req, caller, signal: ac.signal, startedAt,
@@ -59,7 +60,7 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     decisionHeaders(reply, outcome);
     const created = Math.floor(Date.now() / 1000);
     const id = codec.responseId(request.id);
-    const gctx = gateContext(codec.flavour, request, caller, outcome, ac.signal);
+    const gctx = gateContext(codec.flavour, request, caller, outcome, ac.signal, approvalMode);
     if (outcome.kind === 'complete') {
       // While a wait-mode approval is pending the answer is held open: headers go out with status 200
       // and a space every keep-alive interval (leading whitespace is valid JSON), so proxies and clients
@@ -75,7 +76,10 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
       };
       let gated: Awaited<ReturnType<ChatDeps['gate']['gateResponse']>>;
       try {
-        gated = await deps.gate.gateResponse(gctx, outcome.response, keepAlive);
+        // Only tool calls are gated: an answer without one skips a layer of async work.
+        gated = outcome.response.content.some(isToolCall)
+          ? await deps.gate.gateResponse(gctx, outcome.response, keepAlive)
+          : { response: outcome.response, report: NO_REPORT };
       } catch (err) {
         // The held call could not be decided or recorded: it is not delivered (fail closed).
         record.fail(err);
@@ -163,6 +167,9 @@ async function nextOf<T>(it: AsyncIterator<T>): Promise<T | undefined> {
   return n.done ? undefined : n.value;
 }
 
+const NO_REPORT: GateReport = { approvals: [], holds: [] };
+const isToolCall = (p: { type: string }) => p.type === 'tool_call';
+
 function hasReport(r: GateReport): boolean {
   return r.approvals.length > 0 || r.holds.length > 0;
 }
@@ -173,8 +180,7 @@ function approvalModeOf(request: FastifyRequest): 'wait' | 'defer' | undefined {
   return mode;
 }
 
-function gateContext(api: ApiFlavour, request: FastifyRequest, caller: Caller, o: Outcome, signal: AbortSignal): GateContext {
-  const mode = approvalModeOf(request);
+function gateContext(api: ApiFlavour, request: FastifyRequest, caller: Caller, o: Outcome, signal: AbortSignal, mode: 'wait' | 'defer' | undefined): GateContext {
   return {
     api, requestId: request.id, signal,
     requester: { id: caller.principal.id, name: caller.principal.name },

@@ -3,8 +3,8 @@
 // a key is needed, and which max-tokens field they understand.
 import { RedlineError } from '../errors.js';
 import type { ChatRequest, ChatResponse, StreamEvent } from '../wire/index.js';
-import { OpenAIStreamDecoder, errorMessageOf, fromOpenAIChatResponse, toOpenAIChatBody } from '../wire/index.js';
-import { createDispatcher, parseEventJson, postJson, readJson, readSse } from './http.js';
+import { OpenAIStreamDecoder, errorMessageOf, fromOpenAIChatResponse, parseSse, toOpenAIChatBody, type SseEvent } from '../wire/index.js';
+import { createDispatcher, networkError, parseEventJson, postJson, readJson } from './http.js';
 import type { CallOptions, Provider, ProviderConfig } from './types.js';
 
 export const OPENAI_DEFAULT_BASE_URLS: Readonly<Record<'openai' | 'xai', string>> = {
@@ -51,25 +51,39 @@ export function createOpenAIProvider(cfg: ProviderConfig): Provider {
     let yielded = false;
     // After [DONE] the body is read to its end rather than abandoned: breaking out would destroy the
     // body, which costs an AbortError and the keep-alive connection on every stream.
+    // The SSE parser is iterated directly rather than through readSse: one less async-generator layer
+    // per event showed in stream profiles. Only the parser's (read) errors are mapped, as readSse does.
+    const events = parseSse(res.body)[Symbol.asyncIterator]();
     try {
-    for await (const ev of readSse(provider, res, opts.signal)) {
-      if (done) continue;
-      if (ev.data === '[DONE]') {
-        done = true;
-        continue;
+      for (;;) {
+        let n: IteratorResult<SseEvent>;
+        try {
+          n = await events.next();
+        } catch (err) {
+          throw networkError(provider, err, opts.signal);
+        }
+        if (n.done) break;
+        const ev = n.value;
+        if (done) continue;
+        if (ev.data === '[DONE]') {
+          done = true;
+          continue;
+        }
+        const chunk = parseEventJson(provider, ev.data);
+        const upstreamError = errorMessageOf(chunk);
+        if (upstreamError !== undefined) {
+          throw new RedlineError('UPSTREAM_FAILED', `provider ${provider} reported an error mid-stream: ${upstreamError}`, { details: { provider, retryable: !yielded } });
+        }
+        for (const e of decoder.push(chunk)) {
+          yielded = true;
+          yield e;
+        }
       }
-      const chunk = parseEventJson(provider, ev.data);
-      const upstreamError = errorMessageOf(chunk);
-      if (upstreamError !== undefined) {
-        throw new RedlineError('UPSTREAM_FAILED', `provider ${provider} reported an error mid-stream: ${upstreamError}`, { details: { provider, retryable: !yielded } });
-      }
-      for (const e of decoder.push(chunk)) {
-        yielded = true;
-        yield e;
-      }
-    }
     } catch (err) {
       if (!done) throw err; // a fault after [DONE] cannot change an answer that already completed
+    } finally {
+      await events.return?.(undefined);
+      if (!res.body.destroyed) res.body.destroy();
     }
     // A body that just stops (no finish_reason, no [DONE]) is a cut connection, not an answer.
     if (!done && !decoder.sawFinishReason) {

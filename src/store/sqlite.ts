@@ -73,8 +73,7 @@ export function createSqliteStore(db: Database.Database): Store {
     countKeys: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL'),
     insertRequest: db.prepare(`INSERT INTO requests (id, time, principal_id, key_id, api, alias, provider, model, status,
       error_code, stream, input_tokens, output_tokens, latency_ms, attempts, content)
-      VALUES (@id, @time, @principalId, @keyId, @api, @alias, @provider, @model, @status, @errorCode, @stream,
-      @inputTokens, @outputTokens, @latencyMs, @attempts, @content)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     recent: db.prepare<[number], any>('SELECT * FROM requests ORDER BY time DESC LIMIT ?'),
     outboxAdd: db.prepare('INSERT INTO audit_outbox (entry, created_at) VALUES (?, ?)'),
     outboxPeek: db.prepare<[number], { id: number; entry: string }>('SELECT id, entry FROM audit_outbox ORDER BY id LIMIT ?'),
@@ -123,7 +122,12 @@ export function createSqliteStore(db: Database.Database): Store {
   let pending: RequestRecord[] = [];
   let scheduled: NodeJS.Timeout | undefined;
   const writeBatch = db.transaction((batch: RequestRecord[]) => {
-    for (const r of batch) q.insertRequest.run({ ...r, stream: r.stream ? 1 : 0 });
+    // Positional parameters: binding by name, and copying each record to change one field, showed in
+    // CPU profiles of the request path.
+    for (const r of batch) {
+      q.insertRequest.run(r.id, r.time, r.principalId, r.keyId, r.api, r.alias, r.provider, r.model, r.status,
+        r.errorCode, r.stream ? 1 : 0, r.inputTokens, r.outputTokens, r.latencyMs, r.attempts, r.content);
+    }
   });
   const flushNow = () => {
     if (scheduled) clearTimeout(scheduled);
