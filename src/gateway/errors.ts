@@ -1,5 +1,5 @@
 // The one place where errors become HTTP responses, in the shape of the API the client speaks.
-import { ERROR_CATALOGUE, RedlineError, isRedlineError, type ErrorCode } from '../errors.js';
+import { ERROR_CATALOGUE, RedlineError, isRedlineError } from '../errors.js';
 
 export type ApiFlavour = 'openai' | 'anthropic';
 
@@ -50,8 +50,4 @@ function publicDetails(d: Record<string, unknown>): Record<string, unknown> {
     if (d[k] !== undefined) out[k] = d[k];
   }
   return out;
-}
-
-export function errorCodeOf(e: unknown): ErrorCode {
-  return normaliseError(e).code;
 }
