@@ -1,23 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type Database from 'better-sqlite3';
-import { createApprovalService, type ApprovalService } from '../../approvals/index.js';
-import { RedlineError } from '../../errors.js';
-import { normaliseError, openAIErrorBody } from '../../gateway/errors.js';
-import { approvalRoutes } from '../../gateway/routes/approvals.js';
-import { loadOrCreateSigningKey, type SigningKey } from '../../ledger/index.js';
-import { openDatabase, type Principal } from '../../store/index.js';
+import type { ApprovalService } from '../../approvals/index.js';
+import type { SigningKey } from '../../ledger/index.js';
+import type { Principal } from '../../store/index.js';
+import { startApprovalsApp, testPrincipal, type ApprovalsApp } from '../../testing/approvals-app.js';
 import { buildProgram } from '../program.js';
 import { decideApproval, listApprovals, register as registerApprovals, showApproval } from './approvals.js';
 import { register as registerReceipt, runReceiptVerify } from './receipt.js';
 
-const principal = (id: string, roles: string[]): Principal => ({ id, name: id.replace('prn_', ''), roles, attributes: {}, createdAt: '2025-01-01T00:00:00Z' });
+const principal = testPrincipal;
 const PRINCIPALS: Record<string, Principal> = {
   operator: principal('prn_operator', ['operator']),
   alice: principal('prn_alice', ['approver']),
@@ -31,36 +27,16 @@ let svc: ApprovalService;
 let app: FastifyInstance;
 let url: string;
 
+let fixture: ApprovalsApp;
+
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'redline-cli-approvals-'));
-  db = openDatabase(dir);
-  key = loadOrCreateSigningKey(join(dir, 'receipts'), 'redline-receipts');
-  let index = 0;
-  svc = createApprovalService({ db, signingKey: key, keyName: 'redline-receipts', ledgerAppend: async () => ({ index: index++ }), sweepIntervalMs: 60_000 });
-  app = Fastify();
-  app.decorateRequest('caller', undefined);
-  app.setErrorHandler((err, _request, reply) => {
-    const e = normaliseError(err);
-    return reply.code(e.status).send(openAIErrorBody(e));
-  });
-  app.register(async (api) => {
-    api.addHook('onRequest', async (request) => {
-      const token = /^Bearer (\w+)$/.exec(request.headers.authorization ?? '')?.[1];
-      const p = token ? PRINCIPALS[token] : undefined;
-      if (!p) throw new RedlineError('AUTH_FAILED', 'Invalid or revoked API key.');
-      request.caller = { principal: p, key: { id: `key_${token}`, principalId: p.id, principalName: p.name, label: '', prefix: 'rl_', createdAt: p.createdAt, revokedAt: null } };
-    });
-    await approvalRoutes(api, { approvals: svc });
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  fixture = await startApprovalsApp(PRINCIPALS);
+  ({ dir, db, key, svc, app } = fixture);
+  url = fixture.url;
 });
 
 after(async () => {
-  svc.close();
-  await app.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 const ARGS = '{"account":"ops-7","amount_usd":2500}';
