@@ -6,7 +6,7 @@ import type { Config } from './config/index.js';
 import { createBulkTracker, createGuardStage, loadClassifier } from './classify/index.js';
 import { buildApp, createAssessor, createAuthenticator, createMetrics, redlineRoutes, ledgerRoutes, approvalRoutes, pseudonymizer, createGate } from './gateway/index.js';
 import { createApprovalService, type ApprovalService } from './approvals/index.js';
-import { createLedger, loadOrCreateSigningKey, readVerifierKeys, type Ledger } from './ledger/index.js';
+import { startLedgerThread, loadOrCreateSigningKey, readVerifierKeys, type Ledger } from './ledger/index.js';
 import { createPolicyEngine, DEFAULT_POLICY_DIR, newDecisionId, type ReloadResult } from './policy/index.js';
 import { createProvider, defaultBaseUrl, type Provider } from './providers/index.js';
 import { createExecutor, createRouteTable } from './routing/index.js';
@@ -63,7 +63,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
   // Signing keys live in files beside the database (mode 0600), never in it.
   const ledgerKeyDir = join(config.dataDir, 'ledger');
   const ledgerKey = loadOrCreateSigningKey(ledgerKeyDir, config.ledger.origin);
-  const ledger = createLedger({ db, signer: ledgerKey, verifiers: readVerifierKeys(ledgerKeyDir), synchronous: config.ledger.synchronous });
+  const ledger = await startLedgerThread({ db, signer: ledgerKey, verifiers: readVerifierKeys(ledgerKeyDir), synchronous: config.ledger.synchronous, commitmentSecret: secret });
   const receiptKey = loadOrCreateSigningKey(join(config.dataDir, 'receipts'), `${config.ledger.origin}/receipts`);
   // Approval entries name principals by raw id; the public log gets pseudonyms only.
   const pseudonym = pseudonymizer(secret);
@@ -117,7 +117,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
 
   app = await buildApp({
     store, metrics, routes, executor, providers, assessor, gate,
-    record: { ledger, secret, pseudonym },
+    record: { ledger, pseudonym, commitBefore: config.ledger.commitBefore },
     policy: { engine, termsOf: (name) => terms.get(name) ?? { name, forbiddenUses: [] }, bulkWindowSeconds: config.bulk.windowSeconds },
     auth: createAuthenticator(store.keys),
     requests: store.requests,

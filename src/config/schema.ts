@@ -119,11 +119,20 @@ export const ConfigFileSchema = z.object({
     origin: z.string().regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').default('redline.local/ledger'),
     /**
      * NORMAL (default, SQLite WAL): an acknowledged entry survives the process being killed (kill -9),
-     * and the commit costs no fsync on the request path. FULL: it also survives power loss, at one
-     * fsync per group commit, which blocks the event loop for its duration.
+     * and the commit costs no fsync. FULL: it also survives power loss, at one fsync per group commit
+     * (on the ledger's own thread, not the event loop).
      */
     synchronous: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
-  }).strict().default({ origin: 'redline.local/ledger', synchronous: 'NORMAL' }),
+    /**
+     * What must wait for a decision's entry to be durable. `response` (default): nothing reaches the
+     * client before its entry commits, and denied or held requests never reach a provider (the policy
+     * decides before anything is forwarded), but an allowed request goes upstream while its entry
+     * commits, so the commit costs no latency. If the commit then fails, the answer is discarded and the
+     * client gets 503. `forward`: an allowed request also waits for the commit before it goes upstream,
+     * so a provider never sees content whose decision is not on record, at one commit of latency.
+     */
+    commitBefore: z.enum(['response', 'forward']).default('response'),
+  }).strict().default({ origin: 'redline.local/ledger', synchronous: 'NORMAL', commitBefore: 'response' }),
   /** Public base URL of this gateway, for status URLs in hold objects and webhooks. */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
 }).strict();

@@ -23,7 +23,7 @@ import { buildApp } from './app.js';
 import { createAssessor, type Assessor } from './assess.js';
 import { createAuthenticator } from './auth.js';
 import { createGate } from './gate.js';
-import { pseudonymOf, type DecisionLog } from './record.js';
+import { pseudonymOf, type DecisionLog, type RecordDeps } from './record.js';
 import { createMetrics } from './metrics.js';
 
 type Fault = 'none' | 'classifier' | 'bulk' | 'assessor' | 'policy' | 'policy-on-fallback' | 'ledger';
@@ -37,6 +37,7 @@ let key: string;
 let a: FakeUpstream;
 let b: FakeUpstream;
 let approvals: ApprovalService;
+let record: RecordDeps;
 const metrics = createMetrics();
 const recorded: LedgerEntryInput[] = [];
 
@@ -101,6 +102,7 @@ before(async () => {
       return { index: recorded.length - 1 };
     },
   };
+  record = { ledger, pseudonym: (id) => pseudonymOf(secret, id), commitBefore: 'response' };
   const engine = flakyEngine(createPolicyEngine({ dir: DEFAULT_POLICY_DIR }));
   const db = openDatabase(dir);
   store = createSqliteStore(db);
@@ -148,7 +150,7 @@ before(async () => {
       termsOf: (name) => ({ name, forbiddenUses: [] }),
       bulkWindowSeconds: 3_600,
     },
-    record: { secret, ledger, pseudonym: (id) => pseudonymOf(secret, id) },
+    record,
     requests: store.requests,
     storeContent: false,
   });
@@ -277,17 +279,29 @@ describe('policy stage', () => {
 
 describe('ledger stage', () => {
   for (const api of ['openai', 'anthropic'] as const) {
-    for (const [what, text] of [['an allowed', LAWFUL], ['a denied', RED_LINE]] as const) {
-      test(`${what} request whose decision cannot be recorded (${api}) → 503 ledger_pushback with Retry-After, upstream untouched`, async () => {
-        const na = a.requests.length;
-        const res = await withFault('ledger', () => ask(api, 'one', text));
-        assert.equal(res.status, 503);
-        assert.equal(res.headers.get('retry-after'), '1');
-        const e = await errorOf(api, res);
-        assert.equal(e.code, 'ledger_pushback');
-        assert.equal(e.type, api === 'openai' ? 'api_error' : 'overloaded_error');
-        assert.equal(a.requests.length, na, 'content whose decision went unrecorded is never sent out');
-      });
+    for (const mode of ['forward', 'response'] as const) {
+      for (const [what, text] of [['an allowed', LAWFUL], ['a denied', RED_LINE]] as const) {
+        // Only an allowed request in `response` mode goes upstream while its entry commits.
+        const sent = mode === 'response' && text === LAWFUL;
+        test(`${what} request whose decision cannot be recorded (${api}, commitBefore ${mode}) → 503 ledger_pushback with Retry-After, ${sent ? 'answer discarded' : 'upstream untouched'}`, async () => {
+          const na = a.requests.length;
+          record.commitBefore = mode;
+          try {
+            for (const stream of [false, true]) {
+              const res = await withFault('ledger', () => ask(api, 'one', text, stream));
+              assert.equal(res.status, 503);
+              assert.equal(res.headers.get('retry-after'), '1');
+              const e = await errorOf(api, res);
+              assert.equal(e.code, 'ledger_pushback');
+              assert.equal(e.type, api === 'openai' ? 'api_error' : 'overloaded_error');
+            }
+          } finally {
+            record.commitBefore = 'response';
+          }
+          if (sent) assert.equal(a.requests.length, na + 2, 'one upstream call per request, its answer never delivered');
+          else assert.equal(a.requests.length, na, 'content whose decision went unrecorded is never sent out');
+        });
+      }
     }
   }
 });

@@ -8,7 +8,7 @@ import type { Assessor, Assessment } from './assess.js';
 import type { Caller } from './auth.js';
 import { decideCall, enforce, type CallDecision, type PolicyDeps } from './decide.js';
 import type { ApiFlavour } from './errors.js';
-import { contentOf, decisionEntry, type RecordDeps } from './record.js';
+import { contentOf, contentValue, decisionEntry, type RecordDeps } from './record.js';
 import type { DeliveryMode, Gate } from './gate.js';
 import { createHash } from 'node:crypto';
 
@@ -50,21 +50,39 @@ export async function handle(call: Call, deps: PipelineDeps): Promise<Outcome> {
   const route = deps.routes.resolve(call.req.model);                       // 404 MODEL_NOT_FOUND
   const assessment = await assess(call, deps);                             // 503 CLASSIFIER_FAILED
   const decided = decideCall(call, route, assessment, deps.policy);        // 503 POLICY_FAILED
-  // The decision is durable in the ledger before anything leaves for the upstream: content whose
-  // decision cannot be recorded is never sent out. Group commit batches concurrent requests into one
-  // transaction, so this costs latency (one sync) rather than throughput.
-  const { index: ledgerIndex } = await deps.record.ledger.append(decisionEntry(call, route, assessment, decided, deps.record)); // 503 LEDGER_PUSHBACK
+  // Every decision is durable in the ledger before the client hears of it; see commitBefore for when
+  // an allowed request may go upstream while its entry commits. Group commit batches concurrent
+  // requests into one transaction, so this costs latency (one commit) rather than throughput.
+  const recorded = deps.record.ledger.append(decisionEntry(call, route, assessment, decided, deps.record), { content: contentValue(call) }); // 503 LEDGER_PUSHBACK
+  const kind = decided.decision.kind;
+  const overlap = deps.record.commitBefore === 'response' && (kind === 'allow' || kind === 'reroute');
+  if (!overlap) await recorded;
+  else recorded.catch(() => {}); // awaited below, after the upstream call
   enforce(decided.decision);                                               // 403 POLICY_DENIED
   let allowed = decided.allowed;
-  if (decided.decision.kind === 'hold') {
+  if (kind === 'hold') {
     const ctx = { api: call.api, requestId: call.requestId, requester: { id: call.caller.principal.id, name: call.caller.principal.name }, input: decided.input, target: decided.targets[Math.max(0, decided.decision.targetIndex)]!, signal: call.signal, ...(call.approvalMode && { requestedMode: call.approvalMode }) };
     await deps.gate.holdRequest(ctx, sha256Hex(contentOf(call)), decided.decision.reasons, call.approvalId); // 403 APPROVAL_REQUIRED / POLICY_DENIED
     // Released by a human: the targets that were held may serve it, not only the allowed ones.
     allowed = (i) => decided.allowed(i) || decided.decision.perTarget[i]?.effect === 'hold';
   }
-  const r = await deps.executor.execute(route, (t) => forward(call, t, deps), {
-    signal: call.signal, firstIndex: decided.decision.targetIndex, allowed,
-  });                                                                      // 429/502/503/504
+  let r: Awaited<ReturnType<Executor['execute']>> & { value: Attempt };
+  try {
+    r = await deps.executor.execute(route, (t) => forward(call, t, deps), {
+      signal: call.signal, firstIndex: decided.decision.targetIndex, allowed,
+    });                                                                    // 429/502/503/504
+  } catch (err) {
+    await recorded; // a decision that could not be recorded outranks the upstream's failure
+    throw err;
+  }
+  let ledgerIndex: number;
+  try {
+    ({ index: ledgerIndex } = await recorded);
+  } catch (err) {
+    // Not on record: the answer is discarded (fail closed), and an open stream is let go.
+    if (r.value.kind === 'stream') await r.value.rest.return?.()?.catch?.(() => {});
+    throw err;
+  }
   return { ...r.value, target: r.target, targetIndex: r.targetIndex, alias: route.alias, attempts: r.attempts, assessment, decided, ledgerIndex };
 }
 
@@ -78,8 +96,10 @@ async function assess(call: Call, deps: PipelineDeps): Promise<Assessment> {
   }
 }
 
+type Attempt = { kind: 'complete'; response: ChatResponse } | { kind: 'stream'; first: StreamEvent; rest: AsyncIterator<StreamEvent> };
+
 /** One attempt against one target. For streams it includes the first event, so fallback stays possible. */
-async function forward(call: Call, target: Target, deps: PipelineDeps): Promise<{ kind: 'complete'; response: ChatResponse } | { kind: 'stream'; first: StreamEvent; rest: AsyncIterator<StreamEvent> }> {
+async function forward(call: Call, target: Target, deps: PipelineDeps): Promise<Attempt> {
   const provider = deps.providers.get(target.provider);
   if (!provider) throw new RedlineError('CONFIG_INVALID', `route target names unknown provider ${target.provider}`);
   const opts = { model: target.model, signal: call.signal, timeouts: deps.timeoutsOf(target.provider) };

@@ -2,22 +2,23 @@
 // acknowledged. The entry names the principal by pseudonym and commits to the content by a salted
 // hash, so an outside party can audit usage without seeing what was asked.
 import { createHmac } from 'node:crypto';
-import type { LedgerEntryInput } from '../ledger/index.js';
-import { canonicalBytes, commitmentOf } from '../verify/index.js';
+import type { AppendOptions, LedgerEntryInput } from '../ledger/index.js';
+export { contentSalt } from '../ledger/index.js';
+import { canonicalBytes } from '../verify/index.js';
 import type { Route } from '../routing/index.js';
 import type { Assessment } from './assess.js';
 import type { CallDecision } from './decide.js';
 import type { Call } from './pipeline.js';
 
 export interface DecisionLog {
-  append(entry: LedgerEntryInput): Promise<{ index: number }>;
+  append(entry: LedgerEntryInput, o?: AppendOptions): Promise<{ index: number }>;
 }
 
 export interface RecordDeps {
   ledger: DecisionLog;
-  /** Server secret: keys principal pseudonyms and content salts. */
-  secret: Uint8Array;
   pseudonym(principalId: string): string;
+  /** config ledger.commitBefore: whether an allowed request waits for its entry before going upstream. */
+  commitBefore: 'response' | 'forward';
 }
 
 /** HMAC-SHA256(secret, principal id): stable per principal, meaningless without the secret. */
@@ -38,21 +39,18 @@ export function pseudonymizer(secret: Uint8Array, max = 10_000): (principalId: s
   };
 }
 
-/**
- * The salt of a decision's content commitment is derived from the server secret and the decision id,
- * so the operator can disclose one entry's content (content + salt) later without storing salts and
- * without making any other entry guessable.
- */
-export function contentSalt(secret: Uint8Array, decisionId: string): Uint8Array {
-  return createHmac('sha256', secret).update('content:' + decisionId).digest();
-}
-
-/** The committed content: the neutral request (system, messages, tools) in RFC 8785 canonical JSON. */
-export function contentOf(call: Call): Uint8Array {
+/** The committed content: the neutral request (system, messages, tools); the ledger commits to its RFC 8785 canonical JSON. */
+export function contentValue(call: Call): { system: unknown; messages: unknown; tools: unknown } {
   const { system, messages, tools } = call.req;
-  return canonicalBytes({ system: system ?? null, messages, tools: tools ?? null });
+  return { system: system ?? null, messages, tools: tools ?? null };
 }
 
+/** contentValue as the canonical bytes the commitment is over (for disclosure and hold fingerprints). */
+export function contentOf(call: Call): Uint8Array {
+  return canonicalBytes(contentValue(call));
+}
+
+/** The entry of a call's decision; its content commitment is added by the ledger (append's `content`). */
 export function decisionEntry(call: Call, route: Route, a: Assessment, d: CallDecision, deps: RecordDeps): LedgerEntryInput {
   const dec = d.decision;
   const target = route.targets[dec.targetIndex >= 0 ? dec.targetIndex : 0]!;
@@ -70,6 +68,5 @@ export function decisionEntry(call: Call, route: Route, a: Assessment, d: CallDe
     route: route.alias,
     requestId: call.requestId,
     pii: { total: a.pii.total, protected: a.pii.protected },
-    commitment: commitmentOf(contentSalt(deps.secret, dec.decisionId), contentOf(call)),
   };
 }

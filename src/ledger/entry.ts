@@ -46,6 +46,40 @@ export function entryBytes(entry: LedgerEntry): Uint8Array {
   return b;
 }
 
+/**
+ * The salt of a decision's content commitment, derived from the server secret and the decision id, so
+ * the operator can disclose one entry's content (content + salt) later without storing salts and
+ * without making any other entry guessable.
+ */
+export function contentSalt(secret: Uint8Array, decisionId: string): Uint8Array {
+  return createHmac('sha256', secret).update('content:' + decisionId).digest();
+}
+
+/** What append() takes besides the entry: content to commit to (never stored, only hashed). */
+export interface AppendOptions {
+  /** Any JSON value; its RFC 8785 canonical bytes are committed with a salt from contentSalt(). */
+  content?: unknown;
+}
+
+/**
+ * An entry's leaf data (canonical bytes), with its content commitment filled in when content is given.
+ * Throws RedlineError INTERNAL for a malformed entry (a bug in the caller).
+ */
+export function leafData(input: LedgerEntryInput, o: AppendOptions, now: () => Date, secret: Uint8Array | undefined): Uint8Array {
+  const entry = toLedgerEntry(input, now);
+  if (o.content !== undefined) {
+    if (!secret) bad('content to commit to, but the ledger has no commitment secret');
+    let content: Uint8Array;
+    try {
+      content = canonicalBytes(o.content);
+    } catch (e) {
+      bad(`content cannot be committed: ${(e as Error).message}`);
+    }
+    entry.commitment = commitmentOf(contentSalt(secret, entry.decisionId), content);
+  }
+  return entryBytes(entry);
+}
+
 /** The principal pseudonym the ledger records: hex HMAC-SHA256 of the principal id under a server secret. */
 export function pseudonymizePrincipal(secret: string | Uint8Array, principalId: string): string {
   return createHmac('sha256', secret).update(principalId).digest('hex');

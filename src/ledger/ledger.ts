@@ -18,10 +18,11 @@ import {
   signatureLine,
   utf8,
 } from '../verify/index.js';
-import { entryBytes, toLedgerEntry } from './entry.js';
+import { leafData, type AppendOptions } from './entry.js';
 import { signingKeyFrom } from './keys.js';
 import { CHUNK_WIDTH, HASH_BYTES, openLedgerStorage, type LedgerStorage } from './storage.js';
 import { TreeState, consistencyProofAt, inclusionProofAt, rebuildTails, rootAt, type ChunkSource, type Tail } from './tree.js';
+import { LedgerWriter, type Committed } from './writer.js';
 import type { Ledger, LedgerEntry, LedgerEntryInput, LedgerReader, LedgerRecord, LedgerSigner, LedgerStats } from './types.js';
 
 const FULL_CHUNK_BYTES = CHUNK_WIDTH * HASH_BYTES;
@@ -30,6 +31,8 @@ export interface LedgerOptions {
   db: Database.Database;
   signer: LedgerSigner;
   now?: () => Date;
+  /** Secret that salts content commitments (append's `content` option); without it, content is refused. */
+  commitmentSecret?: Uint8Array;
   /** Rotated-out verifier keys to publish alongside the current one (e.g. readVerifierKeys(dir)). */
   verifiers?: readonly string[];
   /** Most entries per transaction (default 10,000). */
@@ -140,54 +143,32 @@ export function openLedgerReader(db: Database.Database): LedgerReader & { latest
 }
 
 export function createLedger(o: LedgerOptions): Ledger {
-  const key = signingKeyFrom(o.signer.name, o.signer.privateKey);
-  const origin = key.name;
-  const now = o.now ?? (() => new Date());
   const maxBatch = o.maxBatch ?? 10_000;
   const maxQueue = o.maxQueue ?? 100_000;
   const maxDelayMs = o.maxDelayMs ?? 0;
-  const storage = openLedgerStorage(o.db, { origin, synchronous: o.synchronous ?? 'FULL' });
-
-  const load = (): TreeState => TreeState.load(storage.size(), (s, c) => storage.readChunk(s, c), (b, e) => storage.readEntries(b, e));
-  let tree = load();
+  const now = o.now ?? (() => new Date());
+  const front = ledgerFront(o);
+  const writer = new LedgerWriter(front.storage);
   let queue: Pending[] = [];
   let scheduled = false;
   let closed = false;
-  let broken: unknown;
-  let signed: { size: number; note: string } | undefined;
-  let lastKept = Number.NEGATIVE_INFINITY;
-  const historyMs = o.checkpointHistoryMs ?? 60_000;
   const stats = { transactions: 0, appended: 0, failedBatches: 0, largestBatch: 0 };
-
-  const reader = makeReader(storage, () => tree.size, (s, c) => tree.tailChunk(s, c));
-
-  const pushback = (msg: string, cause?: unknown): RedlineError =>
-    new RedlineError('LEDGER_PUSHBACK', msg, { retryAfter: 1, ...(cause !== undefined && { cause }) });
+  const tree = () => writer.tree;
 
   function commitBatch(batch: Pending[]): void {
-    // The tree is updated in place and rolled back to the mark if the write fails: nothing else runs
-    // in between (this is synchronous), so no reader sees the uncommitted state.
-    const mark = tree.mark();
-    const start = tree.size;
+    let done: Committed;
     try {
-      const chunks = tree.appendLeaves(batch.map((p) => leafHash(p.data)));
-      storage.writeBatch(start, batch.map((p) => p.data), chunks);
+      done = writer.commit(batch.map((p) => p.data));
     } catch (e) {
-      tree.rollback(mark);
       stats.failedBatches++;
       const err = pushback('the ledger could not record the decision; retry shortly', e);
       for (const p of batch) p.reject(err);
-      try {
-        tree = load(); // the database is the truth after a failed or uncertain commit
-      } catch (e2) {
-        broken = e2;
-      }
       return;
     }
     stats.transactions++;
     stats.appended += batch.length;
     stats.largestBatch = Math.max(stats.largestBatch, batch.length);
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve({ index: start + i });
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve({ index: done.start + i });
   }
 
   function flush(): void {
@@ -209,6 +190,59 @@ export function createLedger(o: LedgerOptions): Ledger {
     else setImmediate(() => setImmediate(flush));
   }
 
+  const checkpoint = front.checkpointer(() => writer.tree);
+
+  return {
+    ...front.reader(() => tree().size, (s, c) => tree().tailChunk(s, c)),
+    origin: front.origin,
+    append(input: LedgerEntryInput, ao: AppendOptions = {}): Promise<{ index: number }> {
+      if (closed) return Promise.reject(pushback('the ledger is closed'));
+      try {
+        writer.ensureLoaded(); // the database may be back (disk freed, file unlocked)
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (queue.length >= maxQueue) return Promise.reject(pushback('the ledger is behind; retry shortly'));
+      let data: Uint8Array;
+      try {
+        data = leafData(input, ao, now, o.commitmentSecret);
+      } catch (e) {
+        return Promise.reject(isRedlineError(e) ? e : new RedlineError('INTERNAL', 'invalid ledger entry', { cause: e }));
+      }
+      return new Promise((resolve, reject) => {
+        queue.push({ data, resolve, reject });
+        schedule();
+      });
+    },
+    checkpoint,
+    verifiers: front.verifiers,
+    stats: (): LedgerStats => ({ size: tree().size, queued: queue.length, ...stats }),
+    async close() {
+      if (closed) return;
+      while (queue.length > 0) flush();
+      closed = true;
+      front.closeCheckpoint(() => writer.tree);
+    },
+  };
+}
+
+export const pushback = (msg: string, cause?: unknown): RedlineError =>
+  new RedlineError('LEDGER_PUSHBACK', msg, { retryAfter: 1, ...(cause !== undefined && { cause }) });
+
+/**
+ * What every ledger has in front of its writer, wherever the writer runs: storage opened on this
+ * thread's connection, the signing key, readers over it, and lazily signed checkpoints of a tree.
+ */
+export function ledgerFront(o: Pick<LedgerOptions, 'db' | 'signer' | 'now' | 'verifiers' | 'synchronous' | 'checkpointHistoryMs'>) {
+  const key = signingKeyFrom(o.signer.name, o.signer.privateKey);
+  const origin = key.name;
+  const now = o.now ?? (() => new Date());
+  const storage = openLedgerStorage(o.db, { origin, synchronous: o.synchronous ?? 'FULL' });
+  const historyMs = o.checkpointHistoryMs ?? 60_000;
+  let signed: { size: number; note: string } | undefined;
+  let lastKept = Number.NEGATIVE_INFINITY;
+  const extraVerifiers = (o.verifiers ?? []).filter((v) => v !== key.vkey);
+
   function keep(size: number, note: string, force: boolean): void {
     const t = now();
     if (!force && t.getTime() - lastKept < historyMs) return;
@@ -220,7 +254,7 @@ export function createLedger(o: LedgerOptions): Ledger {
     }
   }
 
-  function checkpoint(): string {
+  function sign(tree: TreeState): string {
     const size = tree.size;
     if (signed?.size === size) return signed.note;
     const text = formatCheckpoint({ origin, size, rootHash: tree.root() });
@@ -231,48 +265,19 @@ export function createLedger(o: LedgerOptions): Ledger {
     return note;
   }
 
-  const extraVerifiers = (o.verifiers ?? []).filter((v) => v !== key.vkey);
-
   return {
-    ...reader,
     origin,
-    append(input: LedgerEntryInput): Promise<{ index: number }> {
-      if (closed) return Promise.reject(pushback('the ledger is closed'));
-      if (broken !== undefined) {
-        try {
-          tree = load(); // the database may be back (disk freed, file unlocked)
-          broken = undefined;
-        } catch (e) {
-          broken = e;
-          return Promise.reject(pushback('the ledger is unavailable', e));
-        }
-      }
-      if (queue.length >= maxQueue) return Promise.reject(pushback('the ledger is behind; retry shortly'));
-      let data: Uint8Array;
-      try {
-        data = entryBytes(toLedgerEntry(input, now));
-      } catch (e) {
-        return Promise.reject(isRedlineError(e) ? e : new RedlineError('INTERNAL', 'invalid ledger entry', { cause: e }));
-      }
-      return new Promise((resolve, reject) => {
-        queue.push({ data, resolve, reject });
-        schedule();
-      });
-    },
-    checkpoint,
+    storage,
+    reader: (size: () => number, tail: ChunkSource) => makeReader(storage, size, tail),
+    checkpointer: (tree: () => TreeState) => () => sign(tree()),
     verifiers: () => [key.vkey, ...extraVerifiers],
-    stats: (): LedgerStats => ({ size: tree.size, queued: queue.length, ...stats }),
-    async close() {
-      if (closed) return;
-      while (queue.length > 0) flush();
-      closed = true;
-      if (broken === undefined) {
-        try {
-          const note = checkpoint();
-          keep(tree.size, note, true);
-        } catch {
-          // best effort: the final checkpoint helps offline audit but is not required
-        }
+    /** A last checkpoint, kept whatever the history interval; best effort. */
+    closeCheckpoint(tree: () => TreeState): void {
+      try {
+        const t = tree();
+        keep(t.size, sign(t), true);
+      } catch {
+        // best effort: the final checkpoint helps offline audit but is not required
       }
     },
   };

@@ -147,7 +147,11 @@ export function openLedgerStorage(
       const before = db.pragma('synchronous', { simple: true }) as number;
       if (before < wanted) db.exec(`PRAGMA synchronous = ${synchronous}`);
       try {
-        write(start, entries, chunks);
+        // IMMEDIATE takes the write lock up front: the size check reads first, and a deferred
+        // transaction whose read snapshot another connection (the gateway's own store, when the ledger
+        // writes from its thread) has moved past cannot upgrade to a write and fails with SQLITE_BUSY
+        // at once, busy timeout or not.
+        write.immediate(start, entries, chunks);
       } finally {
         if (before < wanted) db.exec(`PRAGMA synchronous = ${before}`);
       }

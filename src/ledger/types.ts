@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { AppendOptions } from './entry.js';
 
 /** What a ledger entry records about one decision. Known values first; others are allowed. */
 export type LedgerDecision =
@@ -75,8 +76,11 @@ export interface LedgerReader {
 
 export interface Ledger extends LedgerReader {
   readonly origin: string;
-  /** Appends one entry; resolves once the transaction holding it has committed. */
-  append(entry: LedgerEntryInput): Promise<{ index: number }>;
+  /**
+   * Appends one entry; resolves once the transaction holding it has committed. With `content`, the
+   * entry's commitment is computed from it (see contentSalt); the content itself is not kept.
+   */
+  append(entry: LedgerEntryInput, o?: AppendOptions): Promise<{ index: number }>;
   /** Signed checkpoint note for the current size (signed once per size). */
   checkpoint(): string;
   /** Verifier keys (vkeys) for this log, current one first, then rotated-out ones. */

@@ -109,7 +109,7 @@ async function split(gw: Gateway, config: Config, upstreamUrl: string, text: str
     bulkWindowSeconds: config.bulk.windowSeconds,
   };
   const secret = loadOrCreateSecret(config.dataDir);
-  const record = { ledger: gw.ledger, secret, pseudonym: pseudonymizer(secret) };
+  const record = { ledger: gw.ledger, pseudonym: pseudonymizer(secret), commitBefore: 'forward' as const };
   const part = Math.max(300, budgetMs / 4);
   const assessment = await assessor.assess(req, admin.id, signal);
   const decided = decideCall(call, route, assessment, policy);
