@@ -129,6 +129,8 @@ export interface ProcStats {
   hwmMB: number;
   /** User + system CPU time consumed so far, ms. */
   cpuMs: number;
+  /** The same for the main thread alone (the event loop), ms. */
+  mainCpuMs: number;
 }
 
 let clockTicks: number | undefined;
@@ -144,11 +146,16 @@ export function procStats(pid: number): ProcStats | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? NaN);
-    // /proc/<pid>/stat: the command name (field 2) may contain spaces, so count fields after its ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
-    return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024, cpuMs: (ticks * 1000) / ticksPerSecond() };
+    const ms = (statFile: string) => {
+      // The command name (field 2) may contain spaces, so count fields after its ')'.
+      const stat = readFileSync(statFile, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond(); // utime, stime (fields 14, 15)
+    };
+    return {
+      rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024,
+      cpuMs: ms(`/proc/${pid}/stat`), mainCpuMs: ms(`/proc/${pid}/task/${pid}/stat`),
+    };
   } catch {
     return undefined;
   }

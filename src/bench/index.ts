@@ -200,9 +200,10 @@ async function main(): Promise<number> {
         for (const mode of t.modes) {
           log(`${TARGET_LABEL[t.name]}, ${mode}, ${p.phase}: ${(p.warmupMs + p.measureMs) / 1000} s`);
           let cpu0: number | undefined;
+          let main0: number | undefined;
           const result = await runLoad(t.ep, {
             stream: mode === 'stream', concurrency: p.concurrency, warmupMs: p.warmupMs, measureMs: p.measureMs,
-            beforeMeasure: () => { cpu0 = procStats(t.child.pid)?.cpuMs; },
+            beforeMeasure: () => { const p = procStats(t.child.pid); cpu0 = p?.cpuMs; main0 = p?.mainCpuMs; },
           });
           const after = procStats(t.child.pid);
           const run: Run = { target: t.name, mode, phase: p.phase, result };
@@ -211,6 +212,7 @@ async function main(): Promise<number> {
             run.proc = {
               pid: t.child.pid, rssMB: after.rssMB, hwmMB: after.hwmMB,
               cpuUsPerRequest: cpu0 !== undefined && done > 0 ? ((after.cpuMs - cpu0) * 1000) / done : Number.NaN,
+              mainCpuUsPerRequest: main0 !== undefined && done > 0 ? ((after.mainCpuMs - main0) * 1000) / done : Number.NaN,
             };
           }
           runs.push(run);
@@ -231,7 +233,7 @@ async function main(): Promise<number> {
   const out: string[] = [''];
   out.push(`redline bench — node ${process.version}, ${cpus().length} cpu (${cpus()[0]?.model ?? '?'}), load avg ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at end`);
   out.push(`${settings.measureSeconds} s measured after ${settings.warmupSeconds} s warm-up per target and mode; ${CONCURRENCY} connections, pipelining 1; latencies in ms`);
-  out.push(`added = target minus direct-to-upstream at the same percentile; cpu µs/req = CPU of the serving process (upstream for direct) per request`);
+  out.push(`added = target minus direct-to-upstream at the same percentile; cpu µs/req = CPU of the serving process (upstream for direct) per request, all threads; loop µs/req = its main thread (the event loop) alone`);
   for (const phase of ['loaded', 'serial'] as Phase[]) {
     for (const mode of ['json', 'stream'] as Mode[]) {
       const t = formatRuns(runs, mode, phase);

@@ -14,7 +14,7 @@ export interface Run {
   phase: Phase;
   result: LoadResult;
   /** The process serving the target (the upstream itself for 'direct'), read after the run. */
-  proc?: { pid: number; rssMB: number; hwmMB: number; cpuUsPerRequest: number };
+  proc?: { pid: number; rssMB: number; hwmMB: number; cpuUsPerRequest: number; mainCpuUsPerRequest: number };
 }
 
 export interface Check extends StageResult {
@@ -50,7 +50,7 @@ export function formatRuns(runs: readonly Run[], mode: Mode, phase: Phase): stri
   const stream = mode === 'stream';
   const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'added p50', 'added p99'];
   if (stream) header.push('ttft p50', 'ttft p99', 'ttft +p50', 'ttft +p99');
-  header.push('cpu µs/req', 'rss MB', 'errors');
+  header.push('cpu µs/req', 'loop µs/req', 'rss MB', 'errors');
   const rows = mine.map((r) => {
     const x = r.result;
     const direct = r.target === 'direct';
@@ -64,7 +64,7 @@ export function formatRuns(runs: readonly Run[], mode: Mode, phase: Phase): stri
         direct || !base?.ttft || !x.ttft ? '-' : signed(x.ttft.p50 - base.ttft.p50),
         direct || !base?.ttft || !x.ttft ? '-' : signed(x.ttft.p99 - base.ttft.p99));
     }
-    row.push(f0(r.proc?.cpuUsPerRequest), f1(r.proc?.rssMB), String(x.errors));
+    row.push(f0(r.proc?.cpuUsPerRequest), f0(r.proc?.mainCpuUsPerRequest), f1(r.proc?.rssMB), String(x.errors));
     return row;
   });
   const title = phase === 'loaded'
