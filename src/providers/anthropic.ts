@@ -2,7 +2,8 @@
 // error mapping) in http.ts; this file only joins them.
 import type { ChatRequest, ChatResponse, StreamEvent } from '../wire/index.js';
 import { AnthropicStreamDecoder, fromAnthropicMessage, toAnthropicMessagesBody } from '../wire/index.js';
-import { createDispatcher, parseEventJson, postJson, readJson, readSse } from './http.js';
+import { createDispatcher, parseEventJson, postJson, readSse, type UpstreamCall } from './http.js';
+import { postForJson } from './exchange.js';
 import type { CallOptions, Provider, ProviderConfig } from './types.js';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -18,7 +19,7 @@ export function createAnthropicProvider(cfg: ProviderConfig): Provider {
     ...cfg.headers,
   };
 
-  const call = (req: ChatRequest, opts: CallOptions, stream: boolean) => postJson({
+  const call = (req: ChatRequest, opts: CallOptions, stream: boolean): UpstreamCall => ({
     provider: cfg.name,
     url,
     headers,
@@ -33,14 +34,13 @@ export function createAnthropicProvider(cfg: ProviderConfig): Provider {
     kind: cfg.kind,
 
     async complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
-      const res = await call(req, opts, false);
-      return fromAnthropicMessage(await readJson(cfg.name, res, opts.signal), cfg.name);
+      return fromAnthropicMessage(await postForJson(call(req, opts, false)), cfg.name);
     },
 
     // A generator, so nothing is sent until the first next(); failures before the first event
     // therefore reject that first next(), which is when routing can still fall back.
     async *stream(req: ChatRequest, opts: CallOptions): AsyncGenerator<StreamEvent> {
-      const res = await call(req, opts, true);
+      const res = await postJson(call(req, opts, true));
       const decoder = new AnthropicStreamDecoder(cfg.name);
       // Leaving this loop early (consumer break/return) runs readSse's finally, which destroys the
       // upstream body; an aborted opts.signal tears the request down inside undici.

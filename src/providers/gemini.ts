@@ -1,7 +1,8 @@
 // Google Gemini upstream (the public Gemini API, generateContent / streamGenerateContent).
 import type { ChatRequest, ChatResponse, StreamEvent } from '../wire/index.js';
 import { fromGeminiResponse, GeminiStreamDecoder, toGeminiRequest } from '../wire/index.js';
-import { createDispatcher, httpError, parseEventJson, postJson, readJson, readSse } from './http.js';
+import { createDispatcher, httpError, parseEventJson, postJson, readSse } from './http.js';
+import { postForJson } from './exchange.js';
 import type { CallOptions, Provider, ProviderConfig } from './types.js';
 
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -30,7 +31,7 @@ export function createGeminiProvider(cfg: ProviderConfig): Provider {
     kind: cfg.kind,
 
     async complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
-      const res = await postJson({
+      const json = await postForJson({
         provider: cfg.name,
         url: `${root}/models/${modelPath(opts.model)}:generateContent`,
         headers: headers(),
@@ -39,7 +40,6 @@ export function createGeminiProvider(cfg: ProviderConfig): Provider {
         signal: opts.signal,
         timeouts: opts.timeouts,
       });
-      const json = await readJson(cfg.name, res, opts.signal);
       throwIfError(cfg.name, json, '');
       return fromGeminiResponse(json, cfg.name, { model: opts.model, onThoughtSignature: remember });
     },

@@ -79,21 +79,6 @@ export async function postJson(call: UpstreamCall): Promise<Dispatcher.ResponseD
   return res;
 }
 
-/** Reads a JSON body; garbage, truncation or timeouts become retryable upstream failures. */
-export async function readJson(provider: string, res: Dispatcher.ResponseData, signal: AbortSignal): Promise<unknown> {
-  let text: string;
-  try {
-    text = await res.body.text();
-  } catch (err) {
-    throw networkError(provider, err, signal);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new RedlineError('UPSTREAM_FAILED', `provider ${provider} returned a body that is not JSON`, { details: { provider, retryable: true } });
-  }
-}
-
 /** Iterates the SSE events of a streamed body, mapping read errors and stalls to RedlineError. */
 export async function* readSse(provider: string, res: Dispatcher.ResponseData, signal: AbortSignal): AsyncGenerator<SseEvent> {
   try {

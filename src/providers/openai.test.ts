@@ -1,5 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RedlineError } from '../errors.js';
@@ -236,15 +237,18 @@ test('a consumer that stops reading mid-stream releases the upstream request', a
 });
 
 // Raw SSE servers for what the shared fake cannot script: error events, truncation, early stop.
-async function rawServer(write: (res: ServerResponse) => void): Promise<{ base: string; close: () => Promise<void> }> {
+async function rawServer(write: (res: ServerResponse) => void): Promise<{ base: string; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
   const server = createServer(async (req, res) => {
     for await (const _ of req) { /* drain */ }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     write(res);
   });
+  server.on('connection', () => { connections++; });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    connections: () => connections,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
@@ -287,4 +291,201 @@ test('finish_reason without [DONE] (some compatible servers) still finishes; [DO
     await s1.close();
     await s2.close();
   }
+});
+
+// complete() reads the body through its own dispatch handler (http.ts postForJson): the faults below
+// reach it after the headers, where the request()-based path had a Readable to do the work.
+
+/** A JSON server that answers each request with `write`, counting the connections it accepts. */
+async function rawJsonServer(write: (res: ServerResponse) => void): Promise<{ base: string; connections: () => number; aborted: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  let aborted = 0;
+  const server = createServer(async (req, res) => {
+    for await (const _ of req) { /* drain */ }
+    res.on('close', () => { if (!res.writableFinished) aborted++; });
+    write(res);
+  });
+  server.on('connection', () => { connections++; });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    connections: () => connections,
+    aborted: () => aborted,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+const completion = (text: string) => JSON.stringify({
+  id: 'c', object: 'chat.completion', created: 1, model: 'm',
+  choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+});
+
+const abortListeners = (s: AbortSignal) => getEventListeners(s, 'abort').length;
+
+test('complete: a body in several chunks, a character split between them and a BOM, reads whole', async () => {
+  const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(completion('blåbær 🫐'))]);
+  const cut = body.indexOf(Buffer.from('🫐')) + 2;
+  const s = await rawJsonServer((res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(body.subarray(0, cut));
+    setTimeout(() => res.end(body.subarray(cut)), 20);
+  });
+  try {
+    const res = await provider({ baseUrl: s.base }).complete(req('x'), opts());
+    assert.deepEqual(res.content, [{ type: 'text', text: 'blåbær 🫐' }]);
+  } finally {
+    await s.close();
+  }
+});
+
+test('complete: answers and error statuses keep the connection alive; the abort listener is released', async () => {
+  let n = 0;
+  const s = await rawJsonServer((res) => {
+    if (n++ % 2) {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
+      res.end(JSON.stringify({ error: { message: 'slow down' } }));
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completion('ok'));
+    }
+  });
+  try {
+    const p = provider({ baseUrl: s.base });
+    const ac = new AbortController();
+    // undici's pool opens a second connection for the second call of a fresh pool (with request()
+    // as well); from then on every call reuses one.
+    let warm = 0;
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await p.complete(req('x'), opts({ signal: ac.signal }))).stopReason, 'end');
+      const e = await rejectsWith(p.complete(req('x'), opts({ signal: ac.signal })), 'RATE_LIMITED');
+      assert.equal(e.retryAfter, 3);
+      assert.match(e.message, /slow down/);
+      if (i === 0) warm = s.connections();
+    }
+    assert.equal(s.connections(), warm);
+    assert.equal(abortListeners(ac.signal), 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('complete: a body that stalls after the headers → UPSTREAM_TIMEOUT (body timeout, then total timeout)', async () => {
+  const s = await rawJsonServer((res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"id":"c",');
+  });
+  try {
+    const ac = new AbortController();
+    await rejectsWith(provider({ baseUrl: s.base }).complete(req('x'), opts({ signal: ac.signal, timeouts: { ...timeouts, firstByteMs: 150 } })), 'UPSTREAM_TIMEOUT');
+    const e = await rejectsWith(provider({ baseUrl: s.base }).complete(req('x'), opts({ signal: ac.signal, timeouts: { ...timeouts, totalMs: 150 } })), 'UPSTREAM_TIMEOUT');
+    assert.equal(e.details?.retryable, true);
+    await eventually(() => s.aborted() === 2);
+    assert.equal(abortListeners(ac.signal), 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('complete: client abort mid-body cancels the upstream request; an abort before sending sends nothing', async () => {
+  let started = 0;
+  const s = await rawJsonServer((res) => {
+    started++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"id":"c",');
+  });
+  try {
+    const ac = new AbortController();
+    const pending = provider({ baseUrl: s.base }).complete(req('x'), opts({ signal: ac.signal }));
+    await eventually(() => started === 1);
+    ac.abort();
+    const e = await rejectsWith(pending, 'UPSTREAM_FAILED');
+    assert.equal(e.details?.clientAborted, true);
+    await eventually(() => s.aborted() === 1);
+
+    const e2 = await rejectsWith(provider({ baseUrl: s.base }).complete(req('x'), opts({ signal: ac.signal })), 'UPSTREAM_FAILED');
+    assert.equal(e2.details?.clientAborted, true);
+
+    // Aborted while the new pool is still connecting: the request is dropped before it is written.
+    const ac3 = new AbortController();
+    const queued = provider({ baseUrl: s.base }).complete(req('x'), opts({ signal: ac3.signal }));
+    ac3.abort();
+    assert.equal((await rejectsWith(queued, 'UPSTREAM_FAILED')).details?.clientAborted, true);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(started, 1);
+  } finally {
+    await s.close();
+  }
+});
+
+test('complete: an error status whose body is cut still reports the status', async () => {
+  const s = await rawJsonServer((res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'content-length': '100' });
+    res.write('{"error":');
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  try {
+    const e = await rejectsWith(provider({ baseUrl: s.base }).complete(req('x'), opts()), 'UPSTREAM_UNAVAILABLE');
+    assert.equal(e.details?.upstreamStatus, 503);
+  } finally {
+    await s.close();
+  }
+});
+
+// Streams read the body through their own dispatch handler as well (http.ts postForStream).
+
+test('stream: a body far past the buffer bound, read by a slow consumer, arrives whole', async () => {
+  const words = Array.from({ length: 3000 }, (_, i) => `word${i} `);
+  const s = await rawServer((res) => res.end(words.map((w) => textChunk(w)).join('') + textChunk('', 'stop') + 'data: [DONE]\n\n'));
+  try {
+    const seen: StreamEvent[] = [];
+    for await (const ev of provider({ baseUrl: s.base }).stream(req('x', { stream: true }), opts())) {
+      seen.push(ev);
+      if (seen.length % 500 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(textOf(seen), words.join(''));
+    assert.equal(seen.at(-1)?.type, 'finish');
+  } finally {
+    await s.close();
+  }
+});
+
+test('stream: the total timeout ends a stream that keeps trickling; listeners are released', async () => {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const s = await rawServer((res) => { timer = setInterval(() => res.write(textChunk('.')), 20); });
+  try {
+    const ac = new AbortController();
+    const seen: StreamEvent[] = [];
+    const e = await rejectsWith((async () => {
+      for await (const ev of provider({ baseUrl: s.base }).stream(req('x', { stream: true }), opts({ signal: ac.signal, timeouts: { ...timeouts, firstByteMs: 100, totalMs: 300 } }))) seen.push(ev);
+    })(), 'UPSTREAM_TIMEOUT');
+    assert.equal(e.details?.retryable, true);
+    assert.ok(textOf(seen).length > 3);
+    assert.equal(abortListeners(ac.signal), 0);
+  } finally {
+    clearInterval(timer);
+    await s.close();
+  }
+});
+
+test('stream: clean streams keep the connection alive and release the abort listener', async () => {
+  const s = await rawServer((res) => res.end(textChunk('ok', 'stop') + 'data: [DONE]\n\n'));
+  try {
+    const p = provider({ baseUrl: s.base });
+    const ac = new AbortController();
+    await collect(p.stream(req('x', { stream: true }), opts({ signal: ac.signal })));
+    await collect(p.stream(req('x', { stream: true }), opts({ signal: ac.signal })));
+    const warm = s.connections();
+    for (let i = 0; i < 3; i++) assert.equal(textOf(await collect(p.stream(req('x', { stream: true }), opts({ signal: ac.signal })))), 'ok');
+    assert.equal(s.connections(), warm);
+    assert.equal(abortListeners(ac.signal), 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a base URL that does not parse fails the call as UPSTREAM_FAILED, not a crash', async () => {
+  const p = provider({ kind: 'openai_compatible', baseUrl: 'localhost:8000/v1' });
+  await rejectsWith(p.complete(req('x'), opts()), 'UPSTREAM_FAILED');
+  await rejectsWith(collect(p.stream(req('x', { stream: true }), opts())), 'UPSTREAM_FAILED');
 });

@@ -4,7 +4,8 @@
 import { RedlineError } from '../errors.js';
 import type { ChatRequest, ChatResponse, StreamEvent } from '../wire/index.js';
 import { OpenAIStreamDecoder, errorMessageOf, fromOpenAIChatResponse, parseSse, toOpenAIChatBody, type SseEvent } from '../wire/index.js';
-import { createDispatcher, networkError, parseEventJson, postJson, readJson } from './http.js';
+import { createDispatcher, networkError, parseEventJson, type UpstreamCall } from './http.js';
+import { postForJson, postForStream } from './exchange.js';
 import type { CallOptions, Provider, ProviderConfig } from './types.js';
 
 export const OPENAI_DEFAULT_BASE_URLS: Readonly<Record<'openai' | 'xai', string>> = {
@@ -28,7 +29,7 @@ export function createOpenAIProvider(cfg: ProviderConfig): Provider {
   const dispatcher = createDispatcher(cfg.timeouts);
   const provider = cfg.name;
 
-  const call = (req: ChatRequest, opts: CallOptions, stream: boolean) => postJson({
+  const call = (req: ChatRequest, opts: CallOptions, stream: boolean): UpstreamCall => ({
     provider,
     url,
     headers,
@@ -39,21 +40,19 @@ export function createOpenAIProvider(cfg: ProviderConfig): Provider {
   });
 
   async function complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
-    const res = await call(req, opts, false);
-    const json = await readJson(provider, res, opts.signal);
-    return fromOpenAIChatResponse(json, provider);
+    return fromOpenAIChatResponse(await postForJson(call(req, opts, false)), provider);
   }
 
   async function* stream(req: ChatRequest, opts: CallOptions): AsyncGenerator<StreamEvent> {
-    const res = await call(req, opts, true);
+    const body = await postForStream(call(req, opts, true));
     const decoder = new OpenAIStreamDecoder(provider);
     let done = false;
     let yielded = false;
-    // After [DONE] the body is read to its end rather than abandoned: breaking out would destroy the
-    // body, which costs an AbortError and the keep-alive connection on every stream.
+    // After [DONE] the body is read to its end rather than abandoned: closing it early would abort the
+    // request, which costs the keep-alive connection on every stream.
     // The SSE parser is iterated directly rather than through readSse: one less async-generator layer
     // per event showed in stream profiles. Only the parser's (read) errors are mapped, as readSse does.
-    const events = parseSse(res.body)[Symbol.asyncIterator]();
+    const events = parseSse(body)[Symbol.asyncIterator]();
     try {
       for (;;) {
         let n: IteratorResult<SseEvent>;
@@ -83,7 +82,7 @@ export function createOpenAIProvider(cfg: ProviderConfig): Provider {
       if (!done) throw err; // a fault after [DONE] cannot change an answer that already completed
     } finally {
       await events.return?.(undefined);
-      if (!res.body.destroyed) res.body.destroy();
+      body.close();
     }
     // A body that just stops (no finish_reason, no [DONE]) is a cut connection, not an answer.
     if (!done && !decoder.sawFinishReason) {
