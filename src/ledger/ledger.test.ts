@@ -198,7 +198,7 @@ test('reopening continues the same log; a different origin is refused', async ()
   assert.throws(() => createLedger({ db, signer: { ...signer(), name: 'other.example/log' } }), (e: unknown) => e instanceof RedlineError && e.code === 'CONFIG_INVALID');
 });
 
-test('only full node chunks are stored; a schema 1 database (partial chunks stored) is read and migrated', async () => {
+test('only full node chunks are stored; a schema 1 database (partial chunks and a size row stored) is read and migrated', async () => {
   const db = new Database(':memory:');
   const s = signer();
   const first = createLedger({ db, signer: s, now: FIXED });
@@ -219,15 +219,17 @@ test('only full node chunks are stored; a schema 1 database (partial chunks stor
     db.prepare('INSERT INTO ledger_nodes (id, hashes) VALUES (?, ?)').run(c * 64 + st, tree.tailChunk(st, c));
   }
   db.prepare(`UPDATE ledger_meta SET value = '1' WHERE key = 'schema'`).run();
+  db.prepare(`INSERT INTO ledger_meta (key, value) VALUES ('size', '4500')`).run();
   assert.equal(partialRows(), 3);
   const leaves = Array.from({ length: 4500 }, (_, i) => first.entry(i)!.leafHash);
   const root = rootFromLeaves(leaves);
   assert.deepEqual(openLedgerReader(db).root(), root);
 
-  // A writer migrates it: partial rows go, the schema says 2, and the log carries on.
+  // A writer migrates it: partial rows and the size row go, the schema says 3, and the log carries on.
   const again = createLedger({ db, signer: s, now: FIXED });
-  assert.equal((db.prepare(`SELECT value FROM ledger_meta WHERE key = 'schema'`).get() as { value: string }).value, '2');
+  assert.equal((db.prepare(`SELECT value FROM ledger_meta WHERE key = 'schema'`).get() as { value: string }).value, '3');
   assert.equal(partialRows(), 0);
+  assert.equal(db.prepare(`SELECT value FROM ledger_meta WHERE key = 'size'`).get(), undefined);
   assert.deepEqual(again.root(), root);
   const reader = openLedgerReader(db);
   assert.deepEqual(reader.tile(0, 17, 148), again.tile(0, 17, 148));
@@ -240,7 +242,7 @@ test('only full node chunks are stored; a schema 1 database (partial chunks stor
   assert.deepEqual(reader.tile(1, 0, 17), again.tile(1, 0, 17));
   assert.deepEqual(reader.inclusionProof(4599), again.inclusionProof(4599));
 
-  db.prepare(`UPDATE ledger_meta SET value = '3' WHERE key = 'schema'`).run();
+  db.prepare(`UPDATE ledger_meta SET value = '4' WHERE key = 'schema'`).run();
   assert.throws(() => createLedger({ db, signer: s }), (e: unknown) => e instanceof RedlineError && e.code === 'CONFIG_INVALID');
   assert.throws(() => openLedgerReader(db), (e: unknown) => e instanceof RedlineError && e.code === 'CONFIG_INVALID');
 });

@@ -13,17 +13,20 @@
 //                       for an older size is a prefix of the full chunk, because the hash of a complete
 //                       node never changes.
 //   ledger_checkpoints  every checkpoint the log has signed, by size (for offline audit)
-//   ledger_meta         schema version, origin, committed size
+//   ledger_meta         schema version, origin
 //
-// Schema 1 also stored each stratum's partial chunk; a writer opening it deletes those rows and marks
-// the schema 2 in one transaction (readers accept both: they never rely on a partial row).
+// The committed size is max(idx) + 1, read from the entries' own b-tree. Schema 2 also kept it as a
+// row of ledger_meta, updated by every commit: one more page written per transaction. Schema 1 also
+// stored each stratum's partial chunk. A writer opening an older schema deletes what it no longer
+// keeps and marks schema 3 in one transaction; readers accept all three (they never rely on a partial
+// row or the size row).
 import type Database from 'better-sqlite3';
 import { RedlineError } from '../errors.js';
 
 export const STRATUM_STEP = 4;
 export const CHUNK_WIDTH = 256;
 export const HASH_BYTES = 32;
-const SCHEMA_VERSION = '2';
+const SCHEMA_VERSION = '3';
 const FULL_CHUNK_BYTES = CHUNK_WIDTH * HASH_BYTES;
 
 /** Rows of ledger_nodes are keyed by one integer (chunk · 64 + stratum) so lookups hit the rowid b-tree directly. */
@@ -61,21 +64,22 @@ export function openLedgerStorage(
       CREATE TABLE IF NOT EXISTS ledger_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, signed_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
-    db.prepare(`INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('schema', ?), ('size', '0')`).run(SCHEMA_VERSION);
+    db.prepare(`INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('schema', ?)`).run(SCHEMA_VERSION);
   } else {
     const t = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('ledger_entries', 'ledger_nodes', 'ledger_meta')`).get() as { n: number };
     if (t.n !== 3) throw new RedlineError('NOT_FOUND', 'this database holds no redline ledger');
   }
   const getMeta = db.prepare<[string], { value: string }>('SELECT value FROM ledger_meta WHERE key = ?');
   let schema = getMeta.get('schema')?.value;
-  if (schema === '1' && !ro) {
+  if ((schema === '1' || schema === '2') && !ro) {
     db.transaction(() => {
-      db.prepare('DELETE FROM ledger_nodes WHERE length(hashes) < ?').run(FULL_CHUNK_BYTES);
+      if (schema === '1') db.prepare('DELETE FROM ledger_nodes WHERE length(hashes) < ?').run(FULL_CHUNK_BYTES);
+      db.prepare(`DELETE FROM ledger_meta WHERE key = 'size'`).run();
       db.prepare(`UPDATE ledger_meta SET value = ? WHERE key = 'schema'`).run(SCHEMA_VERSION);
     })();
     schema = SCHEMA_VERSION;
   }
-  if (schema !== SCHEMA_VERSION && !(ro && schema === '1')) {
+  if (schema !== SCHEMA_VERSION && !(ro && (schema === '1' || schema === '2'))) {
     throw new RedlineError('CONFIG_INVALID', `ledger schema version ${schema ?? 'missing'} is not supported`);
   }
 
@@ -88,8 +92,6 @@ export function openLedgerStorage(
   }
 
   const q = {
-    size: db.prepare<[], { value: string }>(`SELECT value FROM ledger_meta WHERE key = 'size'`),
-    setSize: db.prepare<[string]>(`UPDATE ledger_meta SET value = ? WHERE key = 'size'`),
     chunk: db.prepare<[number], { hashes: Buffer }>('SELECT hashes FROM ledger_nodes WHERE id = ?'),
     entry: db.prepare<[number], { data: Buffer }>('SELECT data FROM ledger_entries WHERE idx = ?'),
     entries: db.prepare<[number, number], { data: Buffer }>('SELECT data FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
@@ -102,13 +104,10 @@ export function openLedgerStorage(
     }),
   };
 
-  const size = (): number => Number(q.size.get()?.value ?? 0);
-
-  // Entries and the size row are written together, so they can only disagree if someone edited the file.
-  const m = q.maxIdx.get()?.m;
-  if ((m === null || m === undefined ? 0 : m + 1) !== size()) {
-    throw new RedlineError('CONFIG_INVALID', 'ledger tables are inconsistent (entry count differs from recorded size)');
-  }
+  const size = (): number => {
+    const m = q.maxIdx.get()?.m;
+    return m === null || m === undefined ? 0 : m + 1;
+  };
 
   const synchronous = o.synchronous ?? 'FULL';
   const wanted = synchronous === 'FULL' ? 2 : 1;
@@ -117,7 +116,6 @@ export function openLedgerStorage(
     if (size() !== start) throw new RedlineError('INTERNAL', 'ledger size changed underneath this writer');
     for (let i = 0; i < entries.length; i++) q.insertEntry!.run(start + i, entries[i]!);
     for (const c of chunks) q.putChunk!.run(nodeRowId(c.stratum, c.chunk), c.hashes);
-    q.setSize.run(String(start + entries.length));
   });
 
   return {

@@ -96,6 +96,9 @@ export async function startLedgerThread(o: LedgerThreadOptions): Promise<Ledger>
       stats.failedBatches++;
       const err = pushback('the ledger could not record the decision; retry shortly', new Error(m.message));
       for (const id of m.ids) for (const w of settle(id)) w.reject(err);
+    }
+    if (m.t === 'done' || m.t === 'failed') {
+      if (queue.length > 0 && inflight.size === 0 && !closed) void post();
     } else if (m.t === 'closed') {
       closing?.();
     }
@@ -106,6 +109,7 @@ export async function startLedgerThread(o: LedgerThreadOptions): Promise<Ledger>
     const err = pushback('the ledger thread stopped; retry shortly', why);
     for (const id of [...inflight.keys()]) for (const w of settle(id)) w.reject(err);
     closing?.();
+    if (queue.length > 0 && !closed) schedule(); // a new thread takes what waited behind the lost message
   }
 
   function start(): { worker: Worker; ready: Promise<void> } {
@@ -131,6 +135,19 @@ export async function startLedgerThread(o: LedgerThreadOptions): Promise<Ledger>
     return { worker, ready };
   }
 
+  /**
+   * Group commit across threads: one message (one transaction) in flight at a time. While the thread
+   * commits, appends gather here and go as the next message the moment its answer is back; an idle
+   * thread gets a message on the next turn of the loop, so appends of the same turn travel together.
+   * Each message costs a thread wake-up on both sides, so under load fewer, larger ones are cheaper,
+   * and at rest nothing waits longer than one turn.
+   */
+  function schedule(): void {
+    if (scheduled || inflight.size > 0) return;
+    scheduled = true;
+    setImmediate(() => void post());
+  }
+
   async function post(): Promise<void> {
     scheduled = false;
     const batch = queue;
@@ -148,6 +165,7 @@ export async function startLedgerThread(o: LedgerThreadOptions): Promise<Ledger>
       // Not sent: the thread did not start (a value JSON cannot carry was refused one by one already).
       thread = undefined;
       for (const w of settle(id)) w.reject(pushback('the ledger thread is unavailable; retry shortly', e));
+      if (queue.length > 0 && !closed) schedule();
     }
   }
 
@@ -180,13 +198,7 @@ export async function startLedgerThread(o: LedgerThreadOptions): Promise<Ledger>
       if (queue.length + inflightCount >= maxQueue) return Promise.reject(pushback('the ledger is behind; retry shortly'));
       return new Promise((resolve, reject) => {
         queue.push({ input, ...(ao.content !== undefined && { content: ao.content }), resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          // One message per two turns of the loop, as the in-thread group commit waits: appends whose
-          // I/O lands in the next turn travel in the same message. A message costs a thread wake-up on
-          // each side, which showed in profiles at one message per turn.
-          setImmediate(() => setImmediate(() => void post()));
-        }
+        schedule();
       });
     },
     checkpoint: front.checkpointer(() => mirror),

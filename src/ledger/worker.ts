@@ -1,6 +1,6 @@
 // The ledger thread: builds entries (canonical JSON, content commitments), hashes them into the tree
-// and commits them to SQLite on its own connection, off the gateway's event loop. Entries that arrive
-// while a commit runs join the next one (group commit). See thread.ts for the other side.
+// and commits them to SQLite on its own connection, off the gateway's event loop. One message is one
+// transaction: the gateway's side does the group commit (see thread.ts).
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { leafData } from './entry.js';
@@ -18,27 +18,20 @@ const writer = new LedgerWriter(openLedgerStorage(db, { origin: cfg.origin, sync
 const now = () => new Date();
 const secret = cfg.secret ? new Uint8Array(cfg.secret) : undefined;
 
-let pending: Extract<ToLedgerThread, { t: 'append' }>[] = [];
-let scheduled = false;
-
 const send = (m: FromLedgerThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-function flush(): void {
-  scheduled = false;
-  const batches = pending;
-  pending = [];
+function commit(m: Extract<ToLedgerThread, { t: 'append' }>): void {
   const datas: Uint8Array[] = [];
-  const acks = batches.map((b) => ({
-    id: b.id,
-    errors: (JSON.parse(b.items) as AppendItem[]).map((it) => {
-      try {
-        datas.push(leafData(it.input, it.content === undefined ? {} : { content: it.content }, now, secret));
-        return null;
-      } catch (e) {
-        return (e as Error).message;
-      }
-    }),
-  }));
+  // A malformed entry is refused alone (its slot carries the reason); the rest commit together.
+  const errors = (JSON.parse(m.items) as AppendItem[]).map((it) => {
+    try {
+      datas.push(leafData(it.input, it.content === undefined ? {} : { content: it.content }, now, secret));
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  });
+  const acks = [{ id: m.id, errors }];
   if (datas.length === 0) {
     send({ t: 'done', start: writer.tree.size, hashes: new Uint8Array(0), acks });
     return;
@@ -49,19 +42,13 @@ function flush(): void {
     leafHashes.forEach((h, i) => hashes.set(h, i * 32));
     send({ t: 'done', start, hashes, acks }, [hashes.buffer as ArrayBuffer]);
   } catch (e) {
-    send({ t: 'failed', ids: batches.map((b) => b.id), message: (e as Error).message });
+    send({ t: 'failed', ids: [m.id], message: (e as Error).message });
   }
 }
 
 port.on('message', (m: ToLedgerThread) => {
-  if (m.t === 'append') {
-    pending.push(m);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  } else if (m.t === 'close') {
-    if (pending.length) flush();
+  if (m.t === 'append') commit(m);
+  else if (m.t === 'close') {
     db.close();
     send({ t: 'closed' });
     port.close();
