@@ -17,8 +17,9 @@ const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 /** Validates an entry and fills in `v` and `time`. */
 export function toLedgerEntry(input: LedgerEntryInput, now: () => Date): LedgerEntry {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) bad('not an object');
+  // Only a caller's time needs checking: toISOString() is RFC 3339 by definition.
   const time = input.time ?? now().toISOString();
-  if (!RFC3339.test(time)) bad('time is not an RFC 3339 timestamp');
+  if (input.time !== undefined && !RFC3339.test(time)) bad('time is not an RFC 3339 timestamp');
   if (input.v !== undefined && input.v !== 1) bad('unsupported version');
   for (const k of ['decisionId', 'principal', 'action', 'decision'] as const) {
     if (!str(input[k])) bad(`${k} must be a non-empty string`);

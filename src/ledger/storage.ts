@@ -54,7 +54,13 @@ export interface LedgerStorage {
 
 export function openLedgerStorage(
   db: Database.Database,
-  o: { origin?: string; synchronous?: 'FULL' | 'NORMAL'; readonly?: boolean } = {},
+  o: {
+    origin?: string;
+    synchronous?: 'FULL' | 'NORMAL';
+    readonly?: boolean;
+    /** The connection is the ledger's alone (the ledger thread's): its level is set once, here. */
+    dedicated?: boolean;
+  } = {},
 ): LedgerStorage {
   const ro = o.readonly ?? db.readonly;
   if (!ro) {
@@ -111,6 +117,7 @@ export function openLedgerStorage(
 
   const synchronous = o.synchronous ?? 'FULL';
   const wanted = synchronous === 'FULL' ? 2 : 1;
+  if (o.dedicated && !ro) db.exec(`PRAGMA synchronous = ${synchronous}`);
   const write = ro ? undefined : db.transaction((start: number, entries: readonly Uint8Array[], chunks: readonly ChunkWrite[]) => {
     // Guard against a second writer on the same file: our in-memory tree would no longer match.
     if (size() !== start) throw new RedlineError('INTERNAL', 'ledger size changed underneath this writer');
@@ -142,6 +149,7 @@ export function openLedgerStorage(
       // The level is read fresh each time: SQLite evaluates PRAGMA synchronous when the statement is
       // compiled, so a cached prepared statement can return a stale level. Setting goes through exec,
       // which skips building a Statement object.
+      if (o.dedicated) return void write.immediate(start, entries, chunks);
       const before = db.pragma('synchronous', { simple: true }) as number;
       if (before < wanted) db.exec(`PRAGMA synchronous = ${synchronous}`);
       try {

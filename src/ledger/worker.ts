@@ -12,9 +12,8 @@ const port = parentPort!;
 const cfg = workerData as LedgerThreadData;
 const db = new Database(cfg.file);
 db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
-const writer = new LedgerWriter(openLedgerStorage(db, { origin: cfg.origin, synchronous: cfg.synchronous }));
+const writer = new LedgerWriter(openLedgerStorage(db, { origin: cfg.origin, synchronous: cfg.synchronous, dedicated: true }));
 const now = () => new Date();
 const secret = cfg.secret ? new Uint8Array(cfg.secret) : undefined;
 
