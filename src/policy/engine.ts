@@ -400,6 +400,15 @@ export function createPolicyEngine(o: PolicyEngineOptions): PolicyEngine {
     let obligations: string[];
     if (determining) {
       ({ reasons, policies, obligations } = determining);
+    } else if (chosen && skipped.length === 0) {
+      // The common case, the first target serving: its verdict's lists are already unique and ordered.
+      return {
+        ...base, kind, targetIndex,
+        reasons: chosen.reasons.length > 1 ? [...new Set(chosen.reasons)] : chosen.reasons,
+        policies: chosen.policies,
+        obligations: chosen.obligations,
+        perTarget: [{ target: chosen.target, effect: chosen.effect, policies: chosen.policies, reasons: chosen.reasons }],
+      };
     } else if (chosen) {
       reasons = [...skipped.flatMap((v) => v.reasons.map((r) => `skipped ${targetId(v.target)}: ${r}`)), ...chosen.reasons];
       policies = [...skipped.flatMap((v) => v.policies), ...chosen.policies];

@@ -72,7 +72,13 @@ export function buildContext(input: PolicyInput): CedarRecord {
   };
 }
 
-const camel = (s: string): string => s.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+/** snake_case → camelCase, memoised: attribute names are few and every decision looks each one up. */
+const camelNames = new Map<string, string>();
+const camel = (s: string): string => {
+  let c = camelNames.get(s);
+  if (c === undefined) camelNames.set(s, (c = s.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase())));
+  return c;
+};
 
 function bad(name: string, expected: string): never {
   throw new RedlineError('POLICY_FAILED', `principal attribute ${name} must be ${expected}`, { details: { attribute: name } });
