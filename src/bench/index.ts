@@ -5,6 +5,8 @@
 //
 // Environment: BENCH_SECONDS (measured seconds per target and mode, default 8), BENCH_WARMUP_SECONDS
 // (default 2), BENCH_SERIAL_SECONDS (one-connection latency phase, default 3; 0 skips it),
+// BENCH_ROUNDS (default 3: each phase is measured in this many rounds that take the targets in turn,
+// so a machine whose speed drifts over minutes slows every target alike; results pool the rounds),
 // BENCH_TARGETS (comma list of direct,bare,redline,portkey; default all), BENCH_PROFILE (comma list of
 // targets to run under --cpu-prof, e.g. "redline"; profiles land in .bench/ and are summarised),
 // BENCH_STAGE_SECONDS (per stage, default 2), BENCH_STRICT=1 (exit 1 when a target is missed).
@@ -13,8 +15,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freePort, killAllNow, lastLines, outputLines, procStats, spawnChild, stopAll, type Child } from './children.js';
-import { probe, runLoad, type Endpoint } from './load.js';
+import { freePort, killAllNow, lastLines, outputLines, procStats, spawnChild, stopAll, type Child, type ProcStats } from './children.js';
+import { probe, runLoad, type Endpoint, type LoadResult } from './load.js';
+import { Samples } from './stats.js';
 import { formatProfile, summariseProfile } from './profile.js';
 import { computeChecks, find, formatChecks, formatRuns, TARGET_LABEL, type Mode, type Phase, type Run, type TargetName } from './report.js';
 import { runStages, type StageOutcome } from './stage.js';
@@ -47,6 +50,7 @@ const settings = {
   warmupSeconds: num('BENCH_WARMUP_SECONDS', 2),
   serialSeconds: num('BENCH_SERIAL_SECONDS', 3),
   stageSeconds: num('BENCH_STAGE_SECONDS', 2),
+  rounds: Math.max(1, Math.round(num('BENCH_ROUNDS', 3))),
   concurrency: CONCURRENCY,
   targets: list('BENCH_TARGETS', ALL_TARGETS),
   profile: list('BENCH_PROFILE', []),
@@ -195,28 +199,25 @@ async function main(): Promise<number> {
     ];
     if (settings.serialSeconds > 0) phases.push({ phase: 'serial', concurrency: 1, warmupMs: 500, measureMs: settings.serialSeconds * 1000 });
 
-    for (const t of targets) {
-      for (const p of phases) {
-        for (const mode of t.modes) {
-          log(`${TARGET_LABEL[t.name]}, ${mode}, ${p.phase}: ${(p.warmupMs + p.measureMs) / 1000} s`);
-          let cpu0: number | undefined;
-          let main0: number | undefined;
-          const result = await runLoad(t.ep, {
-            stream: mode === 'stream', concurrency: p.concurrency, warmupMs: p.warmupMs, measureMs: p.measureMs,
-            beforeMeasure: () => { const p = procStats(t.child.pid); cpu0 = p?.cpuMs; main0 = p?.mainCpuMs; },
-          });
-          const after = procStats(t.child.pid);
-          const run: Run = { target: t.name, mode, phase: p.phase, result };
-          if (after) {
-            const done = result.requests + result.errors;
-            run.proc = {
-              pid: t.child.pid, rssMB: after.rssMB, hwmMB: after.hwmMB,
-              cpuUsPerRequest: cpu0 !== undefined && done > 0 ? ((after.cpuMs - cpu0) * 1000) / done : Number.NaN,
-              mainCpuUsPerRequest: main0 !== undefined && done > 0 ? ((after.mainCpuMs - main0) * 1000) / done : Number.NaN,
-            };
+    for (const p of phases) {
+      for (const mode of ['json', 'stream'] as Mode[]) {
+        const inMode = targets.filter((t) => t.modes.includes(mode));
+        const pooled = new Map(inMode.map((t) => [t, newPool()]));
+        for (let round = 0; round < settings.rounds; round++) {
+          for (const t of inMode) {
+            const warmupMs = round === 0 ? p.warmupMs : Math.min(p.warmupMs, 500);
+            const measureMs = p.measureMs / settings.rounds;
+            log(`${TARGET_LABEL[t.name]}, ${mode}, ${p.phase}, round ${round + 1}/${settings.rounds}: ${((warmupMs + measureMs) / 1000).toFixed(1)} s`);
+            const acc = pooled.get(t)!;
+            let before: ReturnType<typeof procStats>;
+            const result = await runLoad(t.ep, {
+              stream: mode === 'stream', concurrency: p.concurrency, warmupMs, measureMs, into: acc.samples,
+              beforeMeasure: () => { before = procStats(t.child.pid); },
+            });
+            addRound(acc, result, before, procStats(t.child.pid));
           }
-          runs.push(run);
         }
+        for (const t of inMode) runs.push(pooledRun(t, mode, p.phase, pooled.get(t)!));
       }
     }
   } finally {
@@ -232,7 +233,7 @@ async function main(): Promise<number> {
   const checks = computeChecks(runs);
   const out: string[] = [''];
   out.push(`redline bench — node ${process.version}, ${cpus().length} cpu (${cpus()[0]?.model ?? '?'}), load avg ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at end`);
-  out.push(`${settings.measureSeconds} s measured after ${settings.warmupSeconds} s warm-up per target and mode; ${CONCURRENCY} connections, pipelining 1; latencies in ms`);
+  out.push(`${settings.measureSeconds} s measured per target and mode, in ${settings.rounds} rounds taking the targets in turn (${settings.warmupSeconds} s warm-up first); ${CONCURRENCY} connections, pipelining 1; latencies in ms`);
   out.push(`added = target minus direct-to-upstream at the same percentile; cpu µs/req = CPU of the serving process (upstream for direct) per request, all threads; loop µs/req = its main thread (the event loop) alone`);
   for (const phase of ['loaded', 'serial'] as Phase[]) {
     for (const mode of ['json', 'stream'] as Mode[]) {
@@ -302,6 +303,60 @@ function gitCommit(): string | null {
   }
 }
 
+/** One target's rounds of one phase and mode, pooled. */
+interface Pool {
+  samples: { latency: Samples; ttft: Samples };
+  requests: number;
+  errors: number;
+  errorSamples: Set<string>;
+  elapsedMs: number;
+  loadgenCpuMs: number;
+  cpuMs: number;
+  mainCpuMs: number;
+  /** Whether every round could read the process's counters. */
+  counted: boolean;
+  last?: ProcStats;
+  stream: boolean;
+}
+
+function newPool(): Pool {
+  return { samples: { latency: new Samples(), ttft: new Samples() }, requests: 0, errors: 0, errorSamples: new Set(), elapsedMs: 0, loadgenCpuMs: 0, cpuMs: 0, mainCpuMs: 0, counted: true, stream: false };
+}
+
+function addRound(acc: Pool, r: LoadResult, before: ProcStats | undefined, after: ProcStats | undefined): void {
+  acc.requests += r.requests;
+  acc.errors += r.errors;
+  for (const e of r.errorSamples) if (acc.errorSamples.size < 3) acc.errorSamples.add(e);
+  acc.elapsedMs += r.elapsedMs;
+  acc.loadgenCpuMs += r.loadgenCpuMs;
+  acc.stream = r.ttft !== undefined;
+  if (before && after) {
+    acc.cpuMs += after.cpuMs - before.cpuMs;
+    acc.mainCpuMs += after.mainCpuMs - before.mainCpuMs;
+    acc.last = after;
+  } else acc.counted = false;
+}
+
+function pooledRun(t: Target, mode: Mode, phase: Phase, acc: Pool): Run {
+  const result: LoadResult = {
+    requests: acc.requests, errors: acc.errors, errorSamples: [...acc.errorSamples], elapsedMs: acc.elapsedMs,
+    rps: acc.requests / (acc.elapsedMs / 1000),
+    latency: acc.samples.latency.summary(),
+    ...(acc.stream && { ttft: acc.samples.ttft.summary() }),
+    loadgenCpuMs: acc.loadgenCpuMs,
+  };
+  const run: Run = { target: t.name, mode, phase, result };
+  const done = acc.requests + acc.errors;
+  if (acc.last) {
+    run.proc = {
+      pid: t.child.pid, rssMB: acc.last.rssMB, hwmMB: acc.last.hwmMB,
+      cpuUsPerRequest: acc.counted && done > 0 ? (acc.cpuMs * 1000) / done : Number.NaN,
+      mainCpuUsPerRequest: acc.counted && done > 0 ? (acc.mainCpuMs * 1000) / done : Number.NaN,
+    };
+  }
+  return run;
+}
+
 let tmpDir: string | undefined;
 
 // Children and the scratch directory must not outlive the bench, whatever ends it.
@@ -318,7 +373,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 // A hard ceiling on the whole run, from the configured durations, so a wedged target cannot hang it.
-const perTarget = 2 * (settings.warmupSeconds + settings.measureSeconds) + (settings.serialSeconds > 0 ? 2 * (0.5 + settings.serialSeconds) : 0);
+const perTarget = 2 * (settings.warmupSeconds + settings.measureSeconds + settings.rounds * 0.5) + (settings.serialSeconds > 0 ? 2 * (settings.rounds * 0.5 + settings.serialSeconds) : 0);
 const ceilingMs = (60 + 1.5 * (settings.targets.length * perTarget + (stages.length * settings.stageSeconds) * 2 + 20)) * 1000;
 const ceiling = setTimeout(() => {
   log(`hard time limit of ${(ceilingMs / 1000).toFixed(0)} s reached: stopping`);

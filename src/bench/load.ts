@@ -19,6 +19,8 @@ export interface LoadOptions {
   measureMs: number;
   /** Called between warm-up and measurement, e.g. to read the target process's CPU counters. */
   beforeMeasure?: () => void;
+  /** Record latencies into these (to pool several runs of one target); the result summarises them. */
+  into?: { latency: Samples; ttft: Samples };
 }
 
 export interface LoadResult {
@@ -77,8 +79,8 @@ export async function runLoad(ep: Endpoint, o: LoadOptions): Promise<LoadResult>
   let requests = 0;
   let errors = 0;
   const errorSamples = new Set<string>();
-  const latency = new Samples();
-  const ttft = new Samples();
+  const latency = o.into?.latency ?? new Samples();
+  const ttft = o.into?.ttft ?? new Samples();
 
   const fail = (why: string) => {
     errors++;
