@@ -6,7 +6,7 @@ import type { Config } from './config/index.js';
 import { createBulkTracker, createGuardStage, loadClassifier } from './classify/index.js';
 import { buildApp, createAssessor, createAuthenticator, createMetrics, redlineRoutes, ledgerRoutes, approvalRoutes, pseudonymizer, createGate } from './gateway/index.js';
 import { createApprovalService, type ApprovalService } from './approvals/index.js';
-import { startLedgerThread, loadOrCreateSigningKey, readVerifierKeys, type Ledger } from './ledger/index.js';
+import { createLedger, startLedgerThread, loadOrCreateSigningKey, readVerifierKeys, type Ledger } from './ledger/index.js';
 import { createPolicyEngine, DEFAULT_POLICY_DIR, newDecisionId, type ReloadResult } from './policy/index.js';
 import { createProvider, defaultBaseUrl, type Provider } from './providers/index.js';
 import { createExecutor, createRouteTable } from './routing/index.js';
@@ -63,7 +63,8 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
   // Signing keys live in files beside the database (mode 0600), never in it.
   const ledgerKeyDir = join(config.dataDir, 'ledger');
   const ledgerKey = loadOrCreateSigningKey(ledgerKeyDir, config.ledger.origin);
-  const ledger = await startLedgerThread({ db, signer: ledgerKey, verifiers: readVerifierKeys(ledgerKeyDir), synchronous: config.ledger.synchronous, commitmentSecret: secret });
+  const ledgerOptions = { db, signer: ledgerKey, verifiers: readVerifierKeys(ledgerKeyDir), synchronous: config.ledger.synchronous, commitmentSecret: secret };
+  const ledger = config.ledger.thread ? await startLedgerThread(ledgerOptions) : createLedger(ledgerOptions);
   const receiptKey = loadOrCreateSigningKey(join(config.dataDir, 'receipts'), `${config.ledger.origin}/receipts`);
   // Approval entries name principals by raw id; the public log gets pseudonyms only.
   const pseudonym = pseudonymizer(secret);
