@@ -149,7 +149,9 @@ export function openLedgerStorage(
       // The level is read fresh each time: SQLite evaluates PRAGMA synchronous when the statement is
       // compiled, so a cached prepared statement can return a stale level. Setting goes through exec,
       // which skips building a Statement object.
-      if (o.dedicated) return void write.immediate(start, entries, chunks);
+      // A dedicated connection has its level already; NORMAL is the level every redline connection
+      // opens with, so only FULL needs raising around the commit.
+      if (o.dedicated || wanted === 1) return void write.immediate(start, entries, chunks);
       const before = db.pragma('synchronous', { simple: true }) as number;
       if (before < wanted) db.exec(`PRAGMA synchronous = ${synchronous}`);
       try {

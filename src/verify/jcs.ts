@@ -5,9 +5,7 @@ import { VerificationError } from './errors.js';
 
 /** The canonical JSON text of `value`; throws NOT_CANONICALISABLE for anything I-JSON cannot carry. */
 export function canonicalize(value: unknown): string {
-  const out: string[] = [];
-  write(value, out, 0);
-  return out.join('');
+  return write(value, 0);
 }
 
 const encoder = new TextEncoder();
@@ -21,39 +19,44 @@ function fail(msg: string): never {
   throw new VerificationError('NOT_CANONICALISABLE', msg);
 }
 
-function write(v: unknown, out: string[], depth: number): void {
+// Built by string concatenation: V8 joins the pieces lazily, and this measured faster than pushing
+// them to an array and joining it (the ledger canonicalises every decision's content and entry).
+function write(v: unknown, depth: number): string {
   if (depth > 64) fail('nested too deeply');
-  if (v === null) return void out.push('null');
+  if (v === null) return 'null';
   switch (typeof v) {
     case 'boolean':
-      return void out.push(v ? 'true' : 'false');
+      return v ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(v)) fail('non-finite number');
       // ECMAScript Number-to-String is exactly RFC 8785 §3.2.2.3 (and prints -0 as 0).
-      return void out.push(JSON.stringify(v));
+      return JSON.stringify(v);
     case 'string':
-      return void out.push(quote(v));
+      return quote(v);
     case 'object': {
       if (Array.isArray(v)) {
-        out.push('[');
-        v.forEach((item, i) => {
-          if (i > 0) out.push(',');
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          const item: unknown = v[i];
           if (item === undefined) fail('undefined array element');
-          write(item, out, depth + 1);
-        });
-        return void out.push(']');
+          out += (i > 0 ? ',' : '') + write(item, depth + 1);
+        }
+        return out + ']';
       }
       const proto = Object.getPrototypeOf(v) as unknown;
       if (proto !== Object.prototype && proto !== null) fail('only plain objects can be canonicalised');
+      const o = v as Record<string, unknown>;
       // Default string sort compares UTF-16 code units, which is the order RFC 8785 §3.2.3 requires.
-      const keys = Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
-      out.push('{');
-      keys.forEach((k, i) => {
-        if (i > 0) out.push(',');
-        out.push(quote(k), ':');
-        write((v as Record<string, unknown>)[k], out, depth + 1);
-      });
-      return void out.push('}');
+      const keys = Object.keys(o).sort();
+      let out = '{';
+      let first = true;
+      for (const k of keys) {
+        const x = o[k];
+        if (x === undefined) continue;
+        out += (first ? '' : ',') + quote(k) + ':' + write(x, depth + 1);
+        first = false;
+      }
+      return out + '}';
     }
     default:
       fail(`cannot canonicalise a ${typeof v}`);
