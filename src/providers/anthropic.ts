@@ -2,8 +2,8 @@
 // error mapping) in http.ts; this file only joins them.
 import type { ChatRequest, ChatResponse, StreamEvent } from '../wire/index.js';
 import { AnthropicStreamDecoder, fromAnthropicMessage, toAnthropicMessagesBody } from '../wire/index.js';
-import { createDispatcher, parseEventJson, postJson, readSse, type UpstreamCall } from './http.js';
-import { postForJson } from './exchange.js';
+import { createDispatcher, parseEventJson, type UpstreamCall } from './http.js';
+import { postForJson, postForStream, readSse } from './exchange.js';
 import type { CallOptions, Provider, ProviderConfig } from './types.js';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -40,11 +40,11 @@ export function createAnthropicProvider(cfg: ProviderConfig): Provider {
     // A generator, so nothing is sent until the first next(); failures before the first event
     // therefore reject that first next(), which is when routing can still fall back.
     async *stream(req: ChatRequest, opts: CallOptions): AsyncGenerator<StreamEvent> {
-      const res = await postJson(call(req, opts, true));
+      const body = await postForStream(call(req, opts, true));
       const decoder = new AnthropicStreamDecoder(cfg.name);
-      // Leaving this loop early (consumer break/return) runs readSse's finally, which destroys the
-      // upstream body; an aborted opts.signal tears the request down inside undici.
-      for await (const ev of readSse(cfg.name, res, opts.signal)) {
+      // Leaving this loop early (consumer break/return) runs readSse's finally, which lets the upstream
+      // body go; an aborted opts.signal tears the request down inside undici.
+      for await (const ev of readSse(cfg.name, body, opts.signal)) {
         yield* decoder.push(ev.event, parseEventJson(cfg.name, ev.data));
       }
       yield* decoder.end();

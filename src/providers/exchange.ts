@@ -3,14 +3,15 @@
 // streamed ones are handed to the SSE parser chunk by chunk. Failures map exactly as in http.ts.
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { RedlineError } from '../errors.js';
+import { parseSse, type SseEvent } from '../wire/index.js';
 import { httpError, networkError, type UpstreamCall } from './http.js';
 
 /**
  * POSTs JSON and resolves with the parsed JSON of a 2xx answer, for calls that want the whole body.
  * It talks to the dispatcher directly with a handler that collects the body chunks, skipping what
  * request() builds per call (an AsyncResource, a Readable body, the text() consumer, the signal
- * plumbing), which profiles showed as a large share of the gateway's CPU per upstream call. Failures
- * map as on postJson's path: an error status, a socket error or timeout, and a body that is not JSON
+ * plumbing), which profiles showed as a large share of the gateway's CPU per upstream call. Failures:
+ * an error status (httpError), a socket error or timeout (networkError), and a body that is not JSON
  * (retryable: garbage or truncation).
  */
 export function postForJson(call: UpstreamCall): Promise<unknown> {
@@ -22,8 +23,7 @@ export function postForJson(call: UpstreamCall): Promise<unknown> {
 /**
  * One POST on undici's dispatch API (the controller handler API, which v7 does not mark deprecated):
  * the total timeout and the client's abort, released as soon as the exchange is over. An error status
- * is read whole and rejects with httpError, as postJson does; what a 2xx answer becomes is the
- * subclass's.
+ * is read whole and rejects with httpError; what a 2xx answer becomes is the subclass's.
  */
 abstract class Exchange implements Dispatcher.DispatchHandler {
   protected controller: Dispatcher.DispatchController | null = null;
@@ -94,7 +94,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
 
   /**
    * The promise from start() rejects: with the upstream's error status if one came (even when reading
-   * its body then failed, as postJson does), else with the failure mapped.
+   * its body then failed), else with the failure mapped.
    */
   protected failStart(err: unknown): void {
     if (this.released) return;
@@ -164,7 +164,7 @@ export interface UpstreamBody extends AsyncIterable<Buffer> {
   close(): void;
 }
 
-/** Resolves once 2xx headers arrived; an error status rejects with httpError, as postJson does. */
+/** Resolves once 2xx headers arrived; an error status rejects with httpError. */
 export function postForStream(call: UpstreamCall): Promise<UpstreamBody> {
   return new Promise((resolve, reject) => {
     new StreamExchange(call, resolve, reject).start();
@@ -288,4 +288,18 @@ function splitUrl(url: string): { origin: string; path: string } {
   if (splitCache.size >= 1024) splitCache.clear();
   splitCache.set(url, s);
   return s;
+}
+
+/**
+ * The SSE events of a streamed body, read errors and stalls mapped to RedlineError; the body is let go
+ * when the reader stops early (break, return, a throw), which closes its connection.
+ */
+export async function* readSse(provider: string, body: UpstreamBody, signal: AbortSignal): AsyncGenerator<SseEvent> {
+  try {
+    yield* parseSse(body);
+  } catch (err) {
+    throw networkError(provider, err, signal);
+  } finally {
+    body.close();
+  }
 }

@@ -1,8 +1,8 @@
 // Google Gemini upstream (the public Gemini API, generateContent / streamGenerateContent).
 import type { ChatRequest, ChatResponse, StreamEvent } from '../wire/index.js';
 import { fromGeminiResponse, GeminiStreamDecoder, toGeminiRequest } from '../wire/index.js';
-import { createDispatcher, httpError, parseEventJson, postJson, readSse } from './http.js';
-import { postForJson } from './exchange.js';
+import { createDispatcher, httpError, parseEventJson } from './http.js';
+import { postForJson, postForStream, readSse } from './exchange.js';
 import type { CallOptions, Provider, ProviderConfig } from './types.js';
 
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -45,7 +45,7 @@ export function createGeminiProvider(cfg: ProviderConfig): Provider {
     },
 
     async *stream(req: ChatRequest, opts: CallOptions): AsyncGenerator<StreamEvent> {
-      const res = await postJson({
+      const res = await postForStream({
         provider: cfg.name,
         url: `${root}/models/${modelPath(opts.model)}:streamGenerateContent?alt=sse`,
         headers: headers(),
