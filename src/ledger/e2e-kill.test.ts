@@ -80,7 +80,8 @@ function chat(base: string, n: number): Promise<Response> {
   });
 }
 
-test('after kill -9 under load, the CLI verifies the ledger from outside and it holds every acknowledged decision', { timeout: 90_000 }, async () => {
+const modes: [string, Record<string, unknown>][] = [['in the event loop', {}], ['on its own thread', { ledger: { thread: true } }]];
+for (const [mode, extra] of modes) test(`after kill -9 under load, the CLI verifies the ledger from outside and it holds every acknowledged decision (ledger ${mode})`, { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'redline-e2e-kill-'));
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'redline.json');
@@ -88,6 +89,7 @@ test('after kill -9 under load, the CLI verifies the ledger from outside and it 
   writeFileSync(configFile, JSON.stringify({
     providers: [{ name: 'demo', kind: 'demo' }],
     routes: [{ alias: 'demo', targets: [{ provider: 'demo', model: 'demo' }] }],
+    ...extra,
   }));
   const procs: Proc[] = [];
   try {
