@@ -26,7 +26,7 @@ import { createGate } from './gate.js';
 import { pseudonymOf, type DecisionLog, type RecordDeps } from './record.js';
 import { createMetrics } from './metrics.js';
 
-type Fault = 'none' | 'classifier' | 'bulk' | 'assessor' | 'policy' | 'policy-on-fallback' | 'ledger';
+type Fault = 'none' | 'classifier' | 'bulk' | 'assessor' | 'policy' | 'policy-on-fallback' | 'ledger' | 'ledger-late';
 let fault: Fault = 'none';
 
 let dir: string;
@@ -98,6 +98,11 @@ before(async () => {
       // As the real ledger refuses when its queue is full: at once, with retryAfter unset here so
       // the edge's default Retry-After is what the client sees.
       if (fault === 'ledger') throw new RedlineError('LEDGER_PUSHBACK', 'the ledger is behind; retry shortly');
+      // As a commit that fails: the refusal comes later, while the upstream call may be under way.
+      if (fault === 'ledger-late') {
+        await new Promise((r) => setTimeout(r, 30));
+        throw new RedlineError('LEDGER_PUSHBACK', 'the ledger could not record the decision; retry shortly');
+      }
       recorded.push(entry);
       return { index: recorded.length - 1 };
     },
@@ -280,27 +285,31 @@ describe('policy stage', () => {
 describe('ledger stage', () => {
   for (const api of ['openai', 'anthropic'] as const) {
     for (const mode of ['forward', 'response'] as const) {
-      for (const [what, text] of [['an allowed', LAWFUL], ['a denied', RED_LINE]] as const) {
-        // Only an allowed request in `response` mode goes upstream while its entry commits.
-        const sent = mode === 'response' && text === LAWFUL;
-        test(`${what} request whose decision cannot be recorded (${api}, commitBefore ${mode}) → 503 ledger_pushback with Retry-After, ${sent ? 'answer discarded' : 'upstream untouched'}`, async () => {
-          const na = a.requests.length;
-          record.commitBefore = mode;
-          try {
-            for (const stream of [false, true]) {
-              const res = await withFault('ledger', () => ask(api, 'one', text, stream));
-              assert.equal(res.status, 503);
-              assert.equal(res.headers.get('retry-after'), '1');
-              const e = await errorOf(api, res);
-              assert.equal(e.code, 'ledger_pushback');
-              assert.equal(e.type, api === 'openai' ? 'api_error' : 'overloaded_error');
+      for (const f of ['ledger', 'ledger-late'] as const) {
+        for (const [what, text] of [['an allowed', LAWFUL], ['a denied', RED_LINE]] as const) {
+          // Only an allowed request in `response` mode goes upstream while its entry commits, and only
+          // when the ledger does not refuse at once.
+          const sent = mode === 'response' && text === LAWFUL && f === 'ledger-late';
+          const how = f === 'ledger' ? 'refused at once' : 'whose commit fails';
+          test(`${what} request whose decision cannot be recorded (${how}; ${api}, commitBefore ${mode}) → 503 ledger_pushback with Retry-After, ${sent ? 'answer discarded' : 'upstream untouched'}`, async () => {
+            const na = a.requests.length;
+            record.commitBefore = mode;
+            try {
+              for (const stream of [false, true]) {
+                const res = await withFault(f, () => ask(api, 'one', text, stream));
+                assert.equal(res.status, 503);
+                assert.equal(res.headers.get('retry-after'), '1');
+                const e = await errorOf(api, res);
+                assert.equal(e.code, 'ledger_pushback');
+                assert.equal(e.type, api === 'openai' ? 'api_error' : 'overloaded_error');
+              }
+            } finally {
+              record.commitBefore = 'response';
             }
-          } finally {
-            record.commitBefore = 'response';
-          }
-          if (sent) assert.equal(a.requests.length, na + 2, 'one upstream call per request, its answer never delivered');
-          else assert.equal(a.requests.length, na, 'content whose decision went unrecorded is never sent out');
-        });
+            if (sent) assert.equal(a.requests.length, na + 2, 'one upstream call per request, its answer never delivered');
+            else assert.equal(a.requests.length, na, 'content whose decision went unrecorded is never sent out');
+          });
+        }
       }
     }
   }

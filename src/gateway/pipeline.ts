@@ -57,7 +57,12 @@ export async function handle(call: Call, deps: PipelineDeps): Promise<Outcome> {
   const kind = decided.decision.kind;
   const overlap = deps.record.commitBefore === 'response' && (kind === 'allow' || kind === 'reroute');
   if (!overlap) await recorded;
-  else recorded.catch(() => {}); // awaited below, after the upstream call
+  else {
+    recorded.catch(() => {}); // awaited below, after the upstream call
+    // A ledger that refuses at once (queue full, closed, unreadable) is known before anything goes
+    // upstream: an already settled promise wins the race.
+    await Promise.race([recorded, undefined]);
+  }
   enforce(decided.decision);                                               // 403 POLICY_DENIED
   let allowed = decided.allowed;
   if (kind === 'hold') {
