@@ -184,10 +184,7 @@ export function createLedger(o: LedgerOptions): Ledger {
     if (scheduled) return;
     scheduled = true;
     if (maxDelayMs > 0) setTimeout(flush, maxDelayMs);
-    // Two turns of the event loop rather than one: requests whose I/O lands in the next turn join the
-    // same transaction. Measured in the gateway at 16 connections: 3.6 → 7.5 entries per commit,
-    // ~12% less CPU per request, at the cost of one extra (idle: microseconds) loop turn of latency.
-    else setImmediate(() => setImmediate(flush));
+    else afterTurns(FLUSH_TURNS, flush);
   }
 
   const checkpoint = front.checkpointer(() => writer.tree);
@@ -224,6 +221,19 @@ export function createLedger(o: LedgerOptions): Ledger {
       front.closeCheckpoint(() => writer.tree);
     },
   };
+}
+
+/**
+ * Turns of the event loop a group commit waits for more appends: requests whose I/O lands in those
+ * turns join the same transaction. Measured in the gateway at 16 connections (interleaved A/B): one
+ * turn gave 3.6 entries per commit, two 7.5 (~12% less CPU per request), three about 8% more
+ * requests/s than two, four no clear gain. At one connection the wait is idle turns of microseconds,
+ * and with commitBefore=response it overlaps the upstream call.
+ */
+const FLUSH_TURNS = 3;
+
+function afterTurns(n: number, fn: () => void): void {
+  setImmediate(n <= 1 ? fn : () => afterTurns(n - 1, fn));
 }
 
 export const pushback = (msg: string, cause?: unknown): RedlineError =>
