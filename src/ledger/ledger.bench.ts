@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { TILE_WIDTH, bytesEqual, leafHash, parseEntryBundle, rootFromInclusionProof, tileWidthAt, verifyConsistency } from '../verify/index.js';
 import { createLedger, loadOrCreateSigningKey, openLedgerReader } from './index.js';
 import { openLedgerStorage } from './storage.js';
-import { TreeState } from './tree.js';
+import { loadTree } from './writer.js';
 
 const [mode = 'append', dir = '/tmp/redline-ledger-bench', countArg, concArg] = process.argv.slice(2);
 mkdirSync(dir, { recursive: true });
@@ -52,7 +52,7 @@ function build(): void {
   const count = Number(countArg ?? 10_000_000);
   const db = open('synthetic.db');
   const storage = openLedgerStorage(db, { origin: 'bench.example/synthetic', synchronous: 'NORMAL' });
-  const tree = TreeState.load(storage.size(), (s, c) => storage.readChunk(s, c), (b, e) => storage.readEntries(b, e));
+  const tree = loadTree(storage);
   const t0 = performance.now();
   const batch = 50_000;
   while (tree.size < count) {

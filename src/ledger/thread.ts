@@ -15,7 +15,7 @@ import { RedlineError } from '../errors.js';
 import type { AppendOptions } from './entry.js';
 import { ledgerFront, pushback, type LedgerOptions } from './ledger.js';
 import type { FromLedgerThread, LedgerThreadData, ToLedgerThread } from './thread-protocol.js';
-import { TreeState } from './tree.js';
+import { loadTree } from './writer.js';
 import type { Ledger, LedgerEntryInput, LedgerStats } from './types.js';
 
 interface Waiting {
@@ -46,7 +46,7 @@ export async function startLedgerThread(o: LedgerThreadOptions): Promise<Ledger>
   if (!file || o.db.memory) throw new RedlineError('CONFIG_INVALID', 'a threaded ledger needs a database file that a second connection can open');
   const maxQueue = o.maxQueue ?? 100_000;
   const front = ledgerFront(o);
-  const loadMirror = () => TreeState.load(front.storage.size(), (s, c) => front.storage.readChunk(s, c), (b, e) => front.storage.readEntries(b, e));
+  const loadMirror = () => loadTree(front.storage);
   let mirror = loadMirror();
   const stats = { transactions: 0, appended: 0, failedBatches: 0, largestBatch: 0 };
   const data: LedgerThreadData = {

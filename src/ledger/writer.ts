@@ -12,6 +12,11 @@ export interface Committed {
   leafHashes: Uint8Array[];
 }
 
+/** The tree's right edge as the stored log has it: full chunks read, partial ones rebuilt from entries. */
+export function loadTree(s: LedgerStorage): TreeState {
+  return TreeState.load(s.size(), (st, c) => s.readChunk(st, c), (b, e) => s.readEntries(b, e));
+}
+
 export class LedgerWriter {
   private state: TreeState;
   /** Set when a reload after a failed commit failed too; the next commit reloads first. */
@@ -26,8 +31,7 @@ export class LedgerWriter {
   }
 
   private load(): TreeState {
-    const s = this.storage;
-    return TreeState.load(s.size(), (st, c) => s.readChunk(st, c), (b, e) => s.readEntries(b, e));
+    return loadTree(this.storage);
   }
 
   /** Throws LEDGER_PUSHBACK while the database cannot be read back (disk gone, file locked). */

@@ -237,27 +237,11 @@ test('a consumer that stops reading mid-stream releases the upstream request', a
 });
 
 // Raw SSE servers for what the shared fake cannot script: error events, truncation, early stop.
-async function rawServer(write: (res: ServerResponse) => void): Promise<{ base: string; connections: () => number; close: () => Promise<void> }> {
-  let connections = 0;
-  const server = createServer(async (req, res) => {
-    for await (const _ of req) { /* drain */ }
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    write(res);
-  });
-  server.on('connection', () => { connections++; });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    connections: () => connections,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
-
 const frame = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
 const textChunk = (t: string, finish: string | null = null) => frame({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: t }, finish_reason: finish }] });
 
 test('an {"error":...} event mid-stream → UPSTREAM_FAILED', async () => {
-  const s = await rawServer((res) => res.end(textChunk('partial') + frame({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })));
+  const s = await sseServer((res) => res.end(textChunk('partial') + frame({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })));
   try {
     const seen: StreamEvent[] = [];
     const p = provider({ baseUrl: s.base });
@@ -270,7 +254,7 @@ test('an {"error":...} event mid-stream → UPSTREAM_FAILED', async () => {
 });
 
 test('a stream that ends cleanly without finish_reason or [DONE] is truncated, not finished', async () => {
-  const s = await rawServer((res) => res.end(textChunk('half an ans')));
+  const s = await sseServer((res) => res.end(textChunk('half an ans')));
   try {
     await rejectsWith(collect(provider({ baseUrl: s.base }).stream(req('x', { stream: true }), opts())), 'UPSTREAM_FAILED');
   } finally {
@@ -279,8 +263,8 @@ test('a stream that ends cleanly without finish_reason or [DONE] is truncated, n
 });
 
 test('finish_reason without [DONE] (some compatible servers) still finishes; [DONE] alone finishes', async () => {
-  const s1 = await rawServer((res) => res.end(textChunk('done', 'stop')));
-  const s2 = await rawServer((res) => res.end(textChunk('ok') + 'data: [DONE]\n\n'));
+  const s1 = await sseServer((res) => res.end(textChunk('done', 'stop')));
+  const s2 = await sseServer((res) => res.end(textChunk('ok') + 'data: [DONE]\n\n'));
   try {
     const e1 = await collect(provider({ baseUrl: s1.base }).stream(req('x', { stream: true }), opts()));
     assert.deepEqual(e1.at(-1), { type: 'finish', stopReason: 'end', usage: { inputTokens: 0, outputTokens: 0 } });
@@ -293,11 +277,11 @@ test('finish_reason without [DONE] (some compatible servers) still finishes; [DO
   }
 });
 
-// complete() reads the body through its own dispatch handler (http.ts postForJson): the faults below
+// complete() reads the body through its own dispatch handler (exchange.ts postForJson): the faults below
 // reach it after the headers, where the request()-based path had a Readable to do the work.
 
-/** A JSON server that answers each request with `write`, counting the connections it accepts. */
-async function rawJsonServer(write: (res: ServerResponse) => void): Promise<{ base: string; connections: () => number; aborted: () => number; close: () => Promise<void> }> {
+/** A server that answers each request with `write`, counting the connections it accepts and the answers cut off. */
+async function rawServer(write: (res: ServerResponse) => void): Promise<{ base: string; connections: () => number; aborted: () => number; close: () => Promise<void> }> {
   let connections = 0;
   let aborted = 0;
   const server = createServer(async (req, res) => {
@@ -315,6 +299,14 @@ async function rawJsonServer(write: (res: ServerResponse) => void): Promise<{ ba
   };
 }
 
+/** rawServer answering with an event stream. */
+function sseServer(write: (res: ServerResponse) => void): ReturnType<typeof rawServer> {
+  return rawServer((res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    write(res);
+  });
+}
+
 const completion = (text: string) => JSON.stringify({
   id: 'c', object: 'chat.completion', created: 1, model: 'm',
   choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
@@ -326,7 +318,7 @@ const abortListeners = (s: AbortSignal) => getEventListeners(s, 'abort').length;
 test('complete: a body in several chunks, a character split between them and a BOM, reads whole', async () => {
   const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(completion('blåbær 🫐'))]);
   const cut = body.indexOf(Buffer.from('🫐')) + 2;
-  const s = await rawJsonServer((res) => {
+  const s = await rawServer((res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write(body.subarray(0, cut));
     setTimeout(() => res.end(body.subarray(cut)), 20);
@@ -341,7 +333,7 @@ test('complete: a body in several chunks, a character split between them and a B
 
 test('complete: answers and error statuses keep the connection alive; the abort listener is released', async () => {
   let n = 0;
-  const s = await rawJsonServer((res) => {
+  const s = await rawServer((res) => {
     if (n++ % 2) {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
       res.end(JSON.stringify({ error: { message: 'slow down' } }));
@@ -371,7 +363,7 @@ test('complete: answers and error statuses keep the connection alive; the abort 
 });
 
 test('complete: a body that stalls after the headers → UPSTREAM_TIMEOUT (body timeout, then total timeout)', async () => {
-  const s = await rawJsonServer((res) => {
+  const s = await rawServer((res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"id":"c",');
   });
@@ -389,7 +381,7 @@ test('complete: a body that stalls after the headers → UPSTREAM_TIMEOUT (body 
 
 test('complete: client abort mid-body cancels the upstream request; an abort before sending sends nothing', async () => {
   let started = 0;
-  const s = await rawJsonServer((res) => {
+  const s = await rawServer((res) => {
     started++;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"id":"c",');
@@ -419,7 +411,7 @@ test('complete: client abort mid-body cancels the upstream request; an abort bef
 });
 
 test('complete: an error status whose body is cut still reports the status', async () => {
-  const s = await rawJsonServer((res) => {
+  const s = await rawServer((res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'content-length': '100' });
     res.write('{"error":');
     setTimeout(() => res.socket?.destroy(), 20);
@@ -432,11 +424,11 @@ test('complete: an error status whose body is cut still reports the status', asy
   }
 });
 
-// Streams read the body through their own dispatch handler as well (http.ts postForStream).
+// Streams read the body through their own dispatch handler as well (exchange.ts postForStream).
 
 test('stream: a body far past the buffer bound, read by a slow consumer, arrives whole', async () => {
   const words = Array.from({ length: 3000 }, (_, i) => `word${i} `);
-  const s = await rawServer((res) => res.end(words.map((w) => textChunk(w)).join('') + textChunk('', 'stop') + 'data: [DONE]\n\n'));
+  const s = await sseServer((res) => res.end(words.map((w) => textChunk(w)).join('') + textChunk('', 'stop') + 'data: [DONE]\n\n'));
   try {
     const seen: StreamEvent[] = [];
     for await (const ev of provider({ baseUrl: s.base }).stream(req('x', { stream: true }), opts())) {
@@ -452,7 +444,7 @@ test('stream: a body far past the buffer bound, read by a slow consumer, arrives
 
 test('stream: the total timeout ends a stream that keeps trickling; listeners are released', async () => {
   let timer: ReturnType<typeof setInterval> | undefined;
-  const s = await rawServer((res) => { timer = setInterval(() => res.write(textChunk('.')), 20); });
+  const s = await sseServer((res) => { timer = setInterval(() => res.write(textChunk('.')), 20); });
   try {
     const ac = new AbortController();
     const seen: StreamEvent[] = [];
@@ -469,7 +461,7 @@ test('stream: the total timeout ends a stream that keeps trickling; listeners ar
 });
 
 test('stream: clean streams keep the connection alive and release the abort listener', async () => {
-  const s = await rawServer((res) => res.end(textChunk('ok', 'stop') + 'data: [DONE]\n\n'));
+  const s = await sseServer((res) => res.end(textChunk('ok', 'stop') + 'data: [DONE]\n\n'));
   try {
     const p = provider({ baseUrl: s.base });
     const ac = new AbortController();
