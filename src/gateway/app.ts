@@ -27,17 +27,31 @@ export interface AppDeps extends ChatDeps {
 }
 
 /**
- * Request ids: `req_` + 20 alphanumeric characters from a CSPRNG; unguessable, URL-safe, fixed length.
+ * Request ids: `req_` + 20 characters, URL-safe and fixed length. The first 8 are the time in
+ * milliseconds in base 62, the other 12 come from a CSPRNG (71 bits). The time prefix is there for the
+ * store: the request log's primary key is this id, and random keys scatter every insert across the
+ * whole index (measured with better-sqlite3 at 600k rows: 40 µs per row for random ids, 5 to 7 µs for
+ * time-ordered ones, and the gap grows once the index outgrows the page cache). Ids also sort by time.
+ * Hand-written rather than a ULID/UUIDv7 package to keep the existing `req_` + 20 alphanumerics form.
  * Random bytes are drawn 4 KiB at a time: one randomBytes call per request showed in profiles.
  */
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+// ASCII order, so that string order is numeric order for the time prefix.
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const TIME_CHARS = 8; // 62^8 ms is about 6,900 years
 let pool = randomBytes(4096);
 let poolAt = 0;
-export function newRequestId(): string {
-  if (poolAt + 20 > pool.length) { pool = randomBytes(4096); poolAt = 0; }
-  let id = 'req_';
+let lastMs = -1;
+let timePrefix = '';
+export function newRequestId(now = Date.now()): string {
+  if (now !== lastMs) {
+    lastMs = now;
+    timePrefix = '';
+    for (let i = 0, t = now; i < TIME_CHARS; i++, t = Math.floor(t / 62)) timePrefix = ALPHABET[t % 62]! + timePrefix;
+  }
+  if (poolAt + 12 > pool.length) { pool = randomBytes(4096); poolAt = 0; }
+  let id = 'req_' + timePrefix;
   // 256 is not a multiple of 62: the slight bias toward the first 8 characters does not matter for ids.
-  for (let i = 0; i < 20; i++) id += ALPHABET[pool[poolAt++]! % 62];
+  for (let i = 0; i < 12; i++) id += ALPHABET[pool[poolAt++]! % 62];
   return id;
 }
 
@@ -52,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // the few lines logged per request name the request id themselves.
     childLoggerFactory: (logger) => logger,
     bodyLimit: deps.bodyLimitBytes,
-    genReqId: newRequestId,
+    genReqId: () => newRequestId(),
     requestIdHeader: false,
     return503OnClosing: true,
     keepAliveTimeout: 65_000,
