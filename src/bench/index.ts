@@ -27,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const CONCURRENCY = 16;
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
-const ALL_TARGETS: readonly TargetName[] = ['direct', 'bare', 'redline', 'portkey'];
+const ALL_TARGETS: readonly TargetName[] = ['direct', 'bare', 'minimal', 'redline', 'portkey'];
 
 function num(name: string, dflt: number): number {
   const raw = process.env[name];
@@ -143,6 +143,16 @@ async function main(): Promise<number> {
         const url = String((await withTimeout(child.ready, 15_000, 'bare proxy')).url);
         const ep = { origin: url, path: chatPath, headers: {}, model: 'm' };
         return { name: 'bare' as const, child, ep, modes: modesOf('bare', await waitAnswering(child, ep, 10_000), unavailable) };
+      })());
+    }
+    if (settings.targets.includes('minimal')) {
+      starting.push((async () => {
+        const child = spawnChild('minimal', { args: [...profileArgs('minimal', profileDir), join(here, 'minimal-gateway-child.js'), upUrl], cwd: root });
+        const url = String((await withTimeout(child.ready, 15_000, 'minimal gateway')).url);
+        const ep = { origin: url, path: chatPath, headers: {}, model: 'bench' };
+        await waitAnswering(child, ep, 10_000);
+        unavailable['minimal streaming'] = 'not built: the minimal gateway re-serialises JSON answers only';
+        return { name: 'minimal' as const, child, ep, modes: ['json'] as Mode[] };
       })());
     }
     if (settings.targets.includes('redline')) {

@@ -3,7 +3,7 @@
 import type { LoadResult } from './load.js';
 import type { StageOutcome, StageResult } from './stage.js';
 
-export type TargetName = 'direct' | 'bare' | 'redline' | 'portkey';
+export type TargetName = 'direct' | 'bare' | 'minimal' | 'redline' | 'portkey';
 export type Mode = 'json' | 'stream';
 /** 'loaded': 16 connections, closed loop; 'serial': one connection, one request at a time. */
 export type Phase = 'loaded' | 'serial';
@@ -24,6 +24,7 @@ export interface Check extends StageResult {
 export const TARGET_LABEL: Record<TargetName, string> = {
   direct: 'direct (upstream)',
   bare: 'bare proxy',
+  minimal: 'minimal gateway',
   redline: 'redline',
   portkey: 'portkey',
 };
@@ -103,6 +104,9 @@ export function computeChecks(runs: readonly Run[]): Check[] {
         note: 'includes queueing at saturation' });
     }
     if (red && pk) out.push({ name: `redline / portkey throughput, ${label}`, value: red.rps / pk.rps, unit: '×' });
+    const min = find(runs, 'minimal', mode, 'loaded')?.result;
+    if (min && bare) out.push({ name: `minimal gateway throughput as % of bare proxy, ${label}`, value: (100 * min.rps) / bare.rps, unit: '%' });
+    if (red && min) out.push({ name: `redline throughput as % of minimal gateway, ${label}`, value: (100 * red.rps) / min.rps, unit: '%' });
     const bareS = find(runs, 'bare', mode, 'serial')?.result;
     if (bareS && dirS) {
       const [a, b] = mode === 'json' ? [bareS.latency, dirS.latency] : [bareS.ttft!, dirS.ttft!];
