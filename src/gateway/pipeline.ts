@@ -10,7 +10,7 @@ import { decideCall, enforce, type CallDecision, type PolicyDeps } from './decid
 import type { ApiFlavour } from './errors.js';
 import { contentOf, contentValue, decisionEntry, type RecordDeps } from './record.js';
 import type { DeliveryMode, Gate } from './gate.js';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../verify/index.js';
 
 export interface Call {
   api: ApiFlavour;
@@ -27,8 +27,6 @@ export interface Call {
   /** x-redline-approval-id: an approval that releases this (held) request. */
   approvalId?: string;
 }
-
-const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export interface PipelineDeps {
   routes: RouteTable;

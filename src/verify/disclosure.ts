@@ -1,9 +1,9 @@
 // Content commitments: a ledger entry carries commitment = hex(SHA-256(salt || content)) instead of the
 // content, so the public log reveals nothing; whoever holds the salt and content can later disclose
 // them and anyone can check them against the logged entry.
-import { bytesEqual, concatBytes, fromHex, isBytes, toHex, utf8 } from './encoding.js';
+import { bytesEqual, fromHex, isBytes, scratchBytes, utf8 } from './encoding.js';
 import { VerificationError } from './errors.js';
-import { sha256 } from './merkle.js';
+import { sha256Hex } from './merkle.js';
 
 function saltBytes(salt: string | Uint8Array): Uint8Array {
   const b = typeof salt === 'string' ? fromHex(salt, 'COMMITMENT_MISMATCH') : salt;
@@ -19,7 +19,12 @@ function contentBytes(content: string | Uint8Array): Uint8Array {
 
 /** hex(SHA-256(salt || content)); strings are hashed as UTF-8. */
 export function commitmentOf(salt: string | Uint8Array, content: string | Uint8Array): string {
-  return toHex(sha256(concatBytes(saltBytes(salt), contentBytes(content))));
+  const s = saltBytes(salt);
+  const c = contentBytes(content);
+  const buf = scratchBytes(s.length + c.length);
+  buf.set(s);
+  buf.set(c, s.length);
+  return sha256Hex(buf);
 }
 
 /**

@@ -20,6 +20,7 @@ export {
   perfectRoot,
   splitPoint,
   TreeBuilder,
+  sha256Hex,
   type NodeId,
   type LeafRange,
 } from './merkle.js';

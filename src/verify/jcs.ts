@@ -1,6 +1,7 @@
 // RFC 8785 JSON Canonicalization Scheme. Hand-written because src/verify takes no npm dependencies; it
 // is small because RFC 8785 defines its number and string forms as ECMAScript's own JSON.stringify
 // output, so only key ordering and input checks are ours.
+import { utf8 } from './encoding.js';
 import { VerificationError } from './errors.js';
 
 /** The canonical JSON text of `value`; throws NOT_CANONICALISABLE for anything I-JSON cannot carry. */
@@ -8,11 +9,9 @@ export function canonicalize(value: unknown): string {
   return write(value, 0);
 }
 
-const encoder = new TextEncoder();
-
 /** The canonical JSON of `value` as UTF-8 bytes: the ledger's leaf data. */
 export function canonicalBytes(value: unknown): Uint8Array {
-  return encoder.encode(canonicalize(value));
+  return utf8(canonicalize(value));
 }
 
 function fail(msg: string): never {

@@ -5,7 +5,7 @@
 // Sizes and indices are JS numbers, so all bit arithmetic is done with division rather than the
 // 32-bit bitwise operators; trees up to 2^53 leaves are handled exactly.
 import * as nodeCrypto from 'node:crypto';
-import { bytesEqual, isBytes } from './encoding.js';
+import { bytesEqual, isBytes, scratchBytes } from './encoding.js';
 import { VerificationError, assertIndex } from './errors.js';
 
 export const HASH_SIZE = 32;
@@ -16,14 +16,18 @@ const NODE_PREFIX = 0x01;
 /**
  * One-shot SHA-256 (crypto.hash, Node 20.12+) where this Node has it: a third cheaper per call than a
  * createHash object (a stream-like object per hash), which counts when verification hashes every
- * entry of a log and the ledger several times per decision. Older Node falls back to createHash.
+ * entry of a log and the ledger several times per decision. The digest is taken as a binary (latin1) string
+ * and copied into a 32-byte array (on V8's heap at that size): asking crypto.hash for a Buffer cost
+ * 1.4 µs a call, the string and the copy 0.35 µs (measured, Node 20). Older Node falls back to createHash.
  */
 // A namespace import: a named import of a function this Node lacks would fail when the module links.
 const hashOnce = (nodeCrypto as { hash?: typeof nodeCrypto.hash }).hash;
 const oneShot: ((data: Uint8Array) => Uint8Array) | undefined = typeof hashOnce === 'function'
   ? (data) => {
-    const b = hashOnce('sha256', data, 'buffer') as unknown as Buffer;
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    const s = hashOnce('sha256', data, 'binary');
+    const out = new Uint8Array(HASH_SIZE);
+    for (let i = 0; i < HASH_SIZE; i++) out[i] = s.charCodeAt(i);
+    return out;
   }
   : undefined;
 
@@ -33,9 +37,15 @@ export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** Lower-case hex SHA-256, straight from the hash (no bytes in between). */
+export function sha256Hex(data: Uint8Array): string {
+  if (hashOnce) return hashOnce('sha256', data, 'hex');
+  return nodeCrypto.createHash('sha256').update(data).digest('hex');
+}
+
 /** SHA-256 of one prefix byte followed by `a` (and `b`): copying the input once is cheaper than a hash object. */
 function prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(1 + a.length + (b ? b.length : 0));
+  const buf = scratchBytes(1 + a.length + (b ? b.length : 0));
   buf[0] = prefix;
   buf.set(a, 1);
   if (b) buf.set(b, 1 + a.length);
