@@ -19,15 +19,12 @@ export function createAnthropicProvider(cfg: ProviderConfig): Provider {
     ...cfg.headers,
   };
 
-  const call = (req: ChatRequest, opts: CallOptions, stream: boolean): UpstreamCall => ({
-    provider: cfg.name,
-    url,
-    headers,
-    body: { ...toAnthropicMessagesBody(req, opts.model), stream },
-    dispatcher,
-    signal: opts.signal,
-    timeouts: opts.timeouts,
-  });
+  const call = (req: ChatRequest, opts: CallOptions, stream: boolean): UpstreamCall => {
+    // A store on the fresh body, not `{ ...body, stream }` (a slow store after a spread on this V8).
+    const body = toAnthropicMessagesBody(req, opts.model);
+    body.stream = stream;
+    return { provider: cfg.name, url, headers, body, dispatcher, signal: opts.signal, timeouts: opts.timeouts };
+  };
 
   return {
     name: cfg.name,

@@ -297,7 +297,9 @@ export class OpenAIStreamEncoder {
         this.finished = true;
         let out = this.chunk({}, FINISH_REASON[ev.stopReason]);
         if (this.o.includeUsage) {
-          out += sseFrame(JSON.stringify({ ...this.envelope(), choices: [], usage: renderUsage(ev.usage) }));
+          const body = this.envelope([]);
+          body.usage = renderUsage(ev.usage);
+          out += sseFrame(JSON.stringify(body));
         }
         return out;
       }
@@ -308,15 +310,19 @@ export class OpenAIStreamEncoder {
     return sseFrame('[DONE]');
   }
 
-  private envelope(): Record<string, unknown> {
-    return { id: this.o.id, object: 'chat.completion.chunk', created: this.o.created, model: this.o.model };
+  /**
+   * A chunk's fields as one literal: `{ ...envelope, choices }` cost about 1 µs per stream event on this
+   * V8 (each property added after a spread is a slow store), a plain literal next to nothing.
+   */
+  private envelope(choices: unknown[]): Record<string, unknown> {
+    return { id: this.o.id, object: 'chat.completion.chunk', created: this.o.created, model: this.o.model, choices };
   }
 
   private chunk(delta: Record<string, unknown>, finishReason: string | null): string {
     // The first chunk names the role, as OpenAI's does; SDK accumulators require it.
     const d = this.roleSent ? delta : { role: 'assistant', ...delta };
     this.roleSent = true;
-    const body: Record<string, unknown> = { ...this.envelope(), choices: [{ index: 0, delta: d, logprobs: null, finish_reason: finishReason }] };
+    const body = this.envelope([{ index: 0, delta: d, logprobs: null, finish_reason: finishReason }]);
     if (this.o.includeUsage) body.usage = null;
     return sseFrame(JSON.stringify(body));
   }
