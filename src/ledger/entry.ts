@@ -1,7 +1,7 @@
 // Building ledger entries: validation, canonical bytes, principal pseudonyms and content commitments.
 import { createHmac, randomBytes } from 'node:crypto';
 import { RedlineError } from '../errors.js';
-import { canonicalBytes, commitmentOf, isVerificationError, MAX_ENTRY_SIZE, toHex } from '../verify/index.js';
+import { canonicalBytes, commitmentOf, hmacSha256, isVerificationError, MAX_ENTRY_SIZE, toHex } from '../verify/index.js';
 import type { LedgerEntry, LedgerEntryInput } from './types.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -58,8 +58,9 @@ export function entryBytes(entry: LedgerEntry): Uint8Array {
  * without making any other entry guessable.
  */
 export function contentSalt(secret: Uint8Array, decisionId: string): Uint8Array {
-  return createHmac('sha256', secret).update('content:' + decisionId).digest();
+  return hmacSha256(secret, 'content:' + decisionId);
 }
+
 
 /** What append() takes besides the entry: content to commit to (never stored, only hashed). */
 export interface AppendOptions {

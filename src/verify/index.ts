@@ -25,6 +25,7 @@ export {
   type LeafRange,
 } from './merkle.js';
 export { canonicalize, canonicalBytes } from './jcs.js';
+export { hmacSha256 } from './hmac.js';
 export {
   ALG_ED25519,
   ed25519KeyId,

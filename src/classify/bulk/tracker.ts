@@ -10,8 +10,8 @@
 // The window is split into `buckets` time slices with one HyperLogLog per principal per slice; the
 // count is the union of the slices inside the window, so it slides with one-slice granularity (a value
 // leaves the count between (buckets-1)/buckets and 1 window after it was seen).
-import { createHmac } from 'node:crypto';
 import { RedlineError } from '../../errors.js';
+import { hmacSha256 } from '../../verify/index.js';
 import type { PiiFinding } from '../pii/index.js';
 import { DEFAULT_PRECISION, estimateFromRegisters, HyperLogLog } from './hll.js';
 
@@ -62,7 +62,7 @@ interface Entry {
 
 /** HMAC-SHA256(secret, kind ':' normalized): what the sketch sees instead of the identifier. */
 export function keyedHash(secret: Uint8Array, kind: string, normalized: string): Uint8Array {
-  return createHmac('sha256', secret).update(`${kind}:${normalized}`, 'utf8').digest();
+  return hmacSha256(secret, `${kind}:${normalized}`);
 }
 
 export function createBulkTracker(o: BulkTrackerOptions): BulkTracker {
