@@ -9,6 +9,8 @@ export interface Caller { principal: Principal; key: ApiKeyInfo }
 
 export interface Authenticator {
   authenticate(headers: IncomingHttpHeaders): Promise<Caller>;
+  /** The caller if its key was looked up within the TTL, without waiting; else undefined (use authenticate). */
+  cached(headers: IncomingHttpHeaders): Caller | undefined;
   /** Forget cached lookups (after a revocation in this process). */
   invalidate(): void;
 }
@@ -18,6 +20,11 @@ export function createAuthenticator(keys: KeyStore, o: { ttlMs?: number; maxEntr
   const max = o.maxEntries ?? 10_000;
   const cache = new Map<string, { caller: Caller; at: number }>();
   return {
+    cached(headers) {
+      const key = presentedKey(headers);
+      const hit = key ? cache.get(key) : undefined;
+      return hit && Date.now() - hit.at < ttl ? hit.caller : undefined;
+    },
     async authenticate(headers) {
       const key = presentedKey(headers);
       if (!key) throw new RedlineError('AUTH_FAILED', 'Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".');
