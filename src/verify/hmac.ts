@@ -6,6 +6,7 @@ import * as nodeCrypto from 'node:crypto';
 const hashOnce = (nodeCrypto as { hash?: typeof nodeCrypto.hash }).hash;
 const BLOCK = 64;
 const pads = new WeakMap<Uint8Array, { inner: Buffer; outer: Buffer }>();
+let work = Buffer.allocUnsafeSlow(1024);
 
 /**
  * HMAC-SHA256 (RFC 2104) as two one-shot SHA-256 calls over pads computed once per secret. Written out
@@ -23,12 +24,16 @@ export function hmacSha256(key: Uint8Array, message: string): Uint8Array {
     p = { inner: Buffer.from(k.map((b) => b ^ 0x36)), outer: Buffer.from(k.map((b) => b ^ 0x5c)) };
     pads.set(key, p);
   }
-  const first = Buffer.allocUnsafe(BLOCK + Buffer.byteLength(message));
-  p.inner.copy(first, 0);
-  first.write(message, BLOCK, 'utf8');
-  const second = Buffer.allocUnsafe(BLOCK + 32);
-  p.outer.copy(second, 0);
-  second.write(hashOnce('sha256', first, 'binary'), BLOCK, 'binary');
+  // One reused buffer for both blocks (each is hashed before the next is written): allocating them
+  // per call refilled Node's Buffer pool every few requests.
+  const len = BLOCK + Buffer.byteLength(message);
+  if (len > work.length) work = Buffer.allocUnsafeSlow(Math.max(len, work.length * 2));
+  p.inner.copy(work, 0);
+  work.write(message, BLOCK, 'utf8');
+  const innerHash = hashOnce('sha256', work.subarray(0, len), 'binary');
+  p.outer.copy(work, 0);
+  work.write(innerHash, BLOCK, 'binary');
+  const second = work.subarray(0, BLOCK + 32);
   const digest = hashOnce('sha256', second, 'binary');
   const out = new Uint8Array(32);
   for (let i = 0; i < 32; i++) out[i] = digest.charCodeAt(i);
