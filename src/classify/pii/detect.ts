@@ -394,6 +394,18 @@ function parseCidrs(list: readonly string[] | undefined): ReturnType<typeof pars
  * least specific; a span taken by one (or ignored as test data) is not reported again by another.
  * Findings come back sorted by start offset.
  */
+/**
+ * The claimed-character map, reused across calls (detection is synchronous): a fresh Uint8Array per
+ * call is allocated outside V8's heap once a prompt passes 64 characters, and costs more than a fill.
+ */
+let claimedScratch = new Uint8Array(4096);
+function claimedFor(n: number): Uint8Array {
+  if (n > claimedScratch.length) claimedScratch = new Uint8Array(Math.max(n, claimedScratch.length * 2));
+  const view = claimedScratch.subarray(0, n);
+  view.fill(0);
+  return view;
+}
+
 export function detectPii(text: string, opts: DetectOptions = {}): PiiFinding[] {
   const country = (opts.country ?? 'US').toUpperCase();
   const maxChars = opts.maxChars ?? DEFAULT_MAX_CHARS;
@@ -405,7 +417,7 @@ export function detectPii(text: string, opts: DetectOptions = {}): PiiFinding[] 
     unknownProtected: opts.unknownOrigin === 'protected',
     cidrs: parseCidrs(opts.protectedCidrs),
     regions: opts.regions ?? COUNTRY_REGIONS,
-    claimed: new Uint8Array(scanned.length),
+    claimed: claimedFor(scanned.length),
     out: [],
   };
   if (scanned.includes('@')) emails(ctx);
