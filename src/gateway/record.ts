@@ -67,6 +67,6 @@ export function decisionEntry(call: Call, route: Route, a: Assessment, d: CallDe
     model: target.model,
     route: route.alias,
     requestId: call.requestId,
-    pii: { total: a.pii.total, protected: a.pii.protected },
+    pii: { protected: a.pii.protected, total: a.pii.total }, // keys in canonical order: see toLedgerEntry
   };
 }

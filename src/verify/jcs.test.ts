@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { VerificationError, canonicalBytes, canonicalize, commitmentOf, toHex, verifyDisclosure } from './index.js';
 
 test('RFC 8785 sample (cyberphone/json-canonicalization README: input, output and its UTF-8 bytes)', () => {
@@ -49,4 +50,38 @@ test('commitments open only with the right salt and content', () => {
   assert.equal(code(() => verifyDisclosure(entry, 'zz', 'the prompt')), 'COMMITMENT_MISMATCH');
   assert.equal(code(() => verifyDisclosure({ v: 1 }, salt, 'the prompt')), 'MALFORMED_ENTRY');
   assert.equal(code(() => verifyDisclosure(new Uint8Array([1, 2]), salt, 'the prompt')), 'MALFORMED_ENTRY');
+});
+
+// An independent reference for the property below: sort keys, skip undefined, let JSON.stringify write
+// every scalar (RFC 8785 defines its number and string forms as ECMAScript's).
+function reference(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${reference(o[k])}`).join(',')}}`;
+}
+
+function sortedCopy(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(sortedCopy);
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o).sort()) out[k] = sortedCopy(o[k]);
+  return out;
+}
+
+test('canonicalize matches a reference, whether keys arrive sorted (engine fast path) or not', () => {
+  fc.assert(fc.property(fc.jsonValue({ maxDepth: 5, stringUnit: 'grapheme' }), (v) => {
+    const want = reference(v);
+    assert.equal(canonicalize(v), want);
+    assert.equal(canonicalize(sortedCopy(v)), want);
+  }), { numRuns: 2_000 });
+  // Integer-like keys: the engine orders them numerically, which is not code-unit order.
+  assert.equal(canonicalize({ 10: 'a', 9: 'b', x: 1 }), '{"10":"a","9":"b","x":1}');
+  assert.equal(canonicalize({ 1: 'a', 2: 'b', x: 1 }), '{"1":"a","2":"b","x":1}');
+  // A sorted object holding something the fast path must not pass: still refused or skipped.
+  assert.throws(() => canonicalize({ a: 1, b: '\ud800' }), VerificationError);
+  assert.equal(canonicalize({ a: 1, b: undefined, c: [1] }), '{"a":1,"c":[1]}');
+  assert.throws(() => canonicalize({ a: { toJSON: () => 1 } }), VerificationError);
+  assert.throws(() => canonicalize({ a: [1, , 2] }), VerificationError);
 });
