@@ -89,12 +89,10 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
       const { response, report } = gated;
       const rendered = codec.render(response, { id, model: response.model, created }) as Record<string, unknown>;
       const body = JSON.stringify(hasReport(report) ? { ...rendered, redline: report } : rendered);
+      // The answer leaves first; the request record and metrics are bookkeeping the client need not wait for.
+      if (hijacked) reply.raw.end(body);
+      else reply.type('application/json').send(body);
       record.done(200, outcome, response.usage, response);
-      if (hijacked) {
-        reply.raw.end(body);
-        return;
-      }
-      await reply.type('application/json').send(body);
       return;
     }
     reply.hijack();
