@@ -76,7 +76,14 @@ export interface AppendOptions {
  * Throws RedlineError INTERNAL for a malformed entry (a bug in the caller).
  */
 export function leafData(input: LedgerEntryInput, o: AppendOptions, now: () => Date, secret: Uint8Array | undefined): Uint8Array {
-  const entry = toLedgerEntry(input, now);
+  return sealEntry(toLedgerEntry(input, now), o, secret);
+}
+
+/**
+ * The leaf data of an entry toLedgerEntry has checked: its content commitment (when content is given)
+ * and its canonical bytes. Throws RedlineError INTERNAL for content that cannot be committed.
+ */
+export function sealEntry(entry: LedgerEntry, o: AppendOptions, secret: Uint8Array | undefined): Uint8Array {
   if (o.content !== undefined) {
     if (!secret) bad('content to commit to, but the ledger has no commitment secret');
     let content: Uint8Array;

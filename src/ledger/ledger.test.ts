@@ -20,6 +20,7 @@ import {
 } from '../verify/index.js';
 import {
   commitContent,
+  contentSalt,
   createLedger,
   loadOrCreateSigningKey,
   openLedgerReader,
@@ -295,6 +296,29 @@ test('a full queue pushes back instead of growing without bound', async () => {
   const results = await Promise.allSettled(Array.from({ length: 15 }, (_, i) => ledger.append(entry(i))));
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 10);
   assert.ok(results.slice(10).every((r) => r.status === 'rejected' && isPushback(r.reason)));
+});
+
+test('entries are sealed at commit time, each on its own: content that cannot be committed refuses only its entry', async () => {
+  const secret = new Uint8Array(32).fill(9);
+  let t = 0;
+  const ledger = createLedger({ db: new Database(':memory:'), signer: signer(), commitmentSecret: secret, now: () => new Date(Date.UTC(2025, 0, 1, 0, 0, t++)) });
+  const ok = { messages: [{ role: 'user', content: 'fine' }] };
+  // One turn of appends, so one group commit: the middle one carries a lone surrogate (not I-JSON).
+  const results = await Promise.allSettled([
+    ledger.append(entry(1), { content: ok }),
+    ledger.append(entry(2), { content: { messages: [{ role: 'user', content: 'bad \ud800' }] } }),
+    ledger.append(entry(3), { content: ok }),
+  ]);
+  assert.equal(results[0]!.status, 'fulfilled');
+  assert.equal(results[2]!.status, 'fulfilled');
+  assert.ok(results[1]!.status === 'rejected' && results[1].reason instanceof RedlineError && results[1].reason.code === 'INTERNAL');
+  assert.deepEqual(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.index] : [])), [0, 1]);
+  assert.equal(ledger.stats().transactions, 1);
+  // The time is the decision's (taken at append), not the commit's; the commitment opens with the derived salt.
+  const first = ledger.entry(0)!;
+  assert.equal(first.entry.time, '2025-01-01T00:00:00.000Z');
+  assert.equal(ledger.entry(1)!.entry.time, '2025-01-01T00:00:02.000Z');
+  verifyDisclosure(first.data, contentSalt(secret, first.entry.decisionId), canonicalBytes(ok));
 });
 
 test('content commitments and principal pseudonyms', async () => {

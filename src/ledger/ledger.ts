@@ -18,7 +18,7 @@ import {
   signatureLine,
   utf8,
 } from '../verify/index.js';
-import { leafData, type AppendOptions } from './entry.js';
+import { sealEntry, toLedgerEntry, type AppendOptions } from './entry.js';
 import { signingKeyFrom } from './keys.js';
 import { CHUNK_WIDTH, HASH_BYTES, openLedgerStorage, type LedgerStorage } from './storage.js';
 import { TreeState, consistencyProofAt, inclusionProofAt, rebuildTails, rootAt, type ChunkSource, type Tail } from './tree.js';
@@ -51,7 +51,8 @@ export interface LedgerOptions {
 }
 
 interface Pending {
-  data: Uint8Array;
+  entry: LedgerEntry;
+  content: unknown;
   resolve: (r: { index: number }) => void;
   reject: (e: unknown) => void;
 }
@@ -157,8 +158,22 @@ export function createLedger(o: LedgerOptions): Ledger {
 
   function commitBatch(batch: Pending[]): void {
     let done: Committed;
+    // Entries are sealed (canonical JSON, content commitment) here, together, rather than one per
+    // request as they arrive: the same work, done in one tight loop.
+    const datas: Uint8Array[] = [];
+    const sealed: Pending[] = [];
+    for (const p of batch) {
+      try {
+        datas.push(sealEntry(p.entry, p.content === undefined ? {} : { content: p.content }, o.commitmentSecret));
+        sealed.push(p);
+      } catch (e) {
+        p.reject(isRedlineError(e) ? e : new RedlineError('INTERNAL', 'invalid ledger entry', { cause: e }));
+      }
+    }
+    batch = sealed;
+    if (batch.length === 0) return;
     try {
-      done = writer.commit(batch.map((p) => p.data));
+      done = writer.commit(datas);
     } catch (e) {
       stats.failedBatches++;
       const err = pushback('the ledger could not record the decision; retry shortly', e);
@@ -200,14 +215,15 @@ export function createLedger(o: LedgerOptions): Ledger {
         return Promise.reject(e);
       }
       if (queue.length >= maxQueue) return Promise.reject(pushback('the ledger is behind; retry shortly'));
-      let data: Uint8Array;
+      let entry: LedgerEntry;
       try {
-        data = leafData(input, ao, now, o.commitmentSecret);
+        entry = toLedgerEntry(input, now);
+        if (ao.content !== undefined && !o.commitmentSecret) throw new RedlineError('INTERNAL', 'invalid ledger entry: content to commit to, but the ledger has no commitment secret');
       } catch (e) {
         return Promise.reject(isRedlineError(e) ? e : new RedlineError('INTERNAL', 'invalid ledger entry', { cause: e }));
       }
       return new Promise((resolve, reject) => {
-        queue.push({ data, resolve, reject });
+        queue.push({ entry, content: ao.content, resolve, reject });
         schedule();
       });
     },
