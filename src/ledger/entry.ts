@@ -14,8 +14,11 @@ function bad(msg: string): never {
 
 const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
-/** Validates an entry and fills in `v` and `time`. */
-export function toLedgerEntry(input: LedgerEntryInput, now: () => Date): LedgerEntry {
+/**
+ * Validates an entry and fills in `v` and `time`. `withCommitment` reserves the commitment's place for
+ * sealEntry to fill, so the entry keeps its canonical key order.
+ */
+export function toLedgerEntry(input: LedgerEntryInput, now: () => Date, withCommitment = false): LedgerEntry {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) bad('not an object');
   // Only a caller's time needs checking: toISOString() is RFC 3339 by definition.
   const time = input.time ?? now().toISOString();
@@ -37,6 +40,7 @@ export function toLedgerEntry(input: LedgerEntryInput, now: () => Date): LedgerE
   const all = Object.assign({}, input) as Record<string, unknown>;
   all.v = 1;
   all.time = time;
+  if (withCommitment) all.commitment = '';
   const entry: Record<string, unknown> = {};
   for (const k of Object.keys(all).sort()) entry[k] = all[k];
   return entry as unknown as LedgerEntry;
@@ -76,7 +80,7 @@ export interface AppendOptions {
  * Throws RedlineError INTERNAL for a malformed entry (a bug in the caller).
  */
 export function leafData(input: LedgerEntryInput, o: AppendOptions, now: () => Date, secret: Uint8Array | undefined): Uint8Array {
-  return sealEntry(toLedgerEntry(input, now), o, secret);
+  return sealEntry(toLedgerEntry(input, now, o.content !== undefined), o, secret);
 }
 
 /**

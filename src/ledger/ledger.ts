@@ -217,7 +217,7 @@ export function createLedger(o: LedgerOptions): Ledger {
       if (queue.length >= maxQueue) return Promise.reject(pushback('the ledger is behind; retry shortly'));
       let entry: LedgerEntry;
       try {
-        entry = toLedgerEntry(input, now);
+        entry = toLedgerEntry(input, now, ao.content !== undefined);
         if (ao.content !== undefined && !o.commitmentSecret) throw new RedlineError('INTERNAL', 'invalid ledger entry: content to commit to, but the ledger has no commitment secret');
       } catch (e) {
         return Promise.reject(isRedlineError(e) ? e : new RedlineError('INTERNAL', 'invalid ledger entry', { cause: e }));
