@@ -68,7 +68,6 @@ export function contentSalt(secret: Uint8Array, decisionId: string): Uint8Array 
   return hmacSha256(secret, 'content:' + decisionId);
 }
 
-
 /** What append() takes besides the entry: content to commit to (never stored, only hashed). */
 export interface AppendOptions {
   /** Any JSON value; its RFC 8785 canonical bytes are committed with a salt from contentSalt(). */

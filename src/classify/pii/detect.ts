@@ -390,11 +390,6 @@ function parseCidrs(list: readonly string[] | undefined): ReturnType<typeof pars
 }
 
 /**
- * Finds identifiers of persons in `text` (at most `maxChars` of it). Detectors run from the most to the
- * least specific; a span taken by one (or ignored as test data) is not reported again by another.
- * Findings come back sorted by start offset.
- */
-/**
  * The claimed-character map, reused across calls (detection is synchronous): a fresh Uint8Array per
  * call is allocated outside V8's heap once a prompt passes 64 characters, and costs more than a fill.
  */
@@ -406,6 +401,11 @@ function claimedFor(n: number): Uint8Array {
   return view;
 }
 
+/**
+ * Finds identifiers of persons in `text` (at most `maxChars` of it). Detectors run from the most to the
+ * least specific; a span taken by one (or ignored as test data) is not reported again by another.
+ * Findings come back sorted by start offset.
+ */
 export function detectPii(text: string, opts: DetectOptions = {}): PiiFinding[] {
   const country = (opts.country ?? 'US').toUpperCase();
   const maxChars = opts.maxChars ?? DEFAULT_MAX_CHARS;
