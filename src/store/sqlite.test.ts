@@ -41,3 +41,20 @@ test('the server secret is created once, owner-only, and stays the same', () => 
   assert.equal(a.length, 32);
   assert.equal(statSync(join(d, 'server.secret')).mode & 0o777, 0o600);
 });
+
+test('a database from before migration 3 keeps its request rows and loses the unused per-principal index', async () => {
+  const d = dir();
+  // A version-2 database: today's schema with the index migration 3 drops, and its version mark.
+  const old = openDatabase(d);
+  old.exec(`CREATE INDEX requests_principal ON requests(principal_id, time);
+   INSERT INTO requests VALUES ('req_old', '2026-01-01T00:00:00.000Z', 'p', 'k', 'openai', 'a', 'x', 'm', 200, NULL, 0, 1, 2, 1.5, 1, NULL);
+   PRAGMA user_version = 2;`);
+  old.close();
+  const db = openDatabase(d);
+  const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[]).map((r) => r.name);
+  assert.deepEqual(indexes, ['requests_time']);
+  assert.equal(db.pragma('user_version', { simple: true }), 3);
+  const s = createSqliteStore(db);
+  assert.deepEqual((await s.requests.recent(10)).map((r) => r.id), ['req_old']);
+  await s.close();
+});

@@ -21,6 +21,9 @@ const MIGRATIONS = [
   // Events written by other processes (the CLI) that the gateway moves into the ledger: only the
   // gateway appends to the ledger, so its in-memory tree never goes stale.
   `CREATE TABLE audit_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL, created_at TEXT NOT NULL);`,
+  // No query reads requests by principal, and keeping that index cost every request a third b-tree
+  // insert: about 2% of the gateway's CPU per request at 16 connections (A/B measured, 2026-12-07).
+  `DROP INDEX IF EXISTS requests_principal;`,
 ];
 
 export function openDatabase(dataDir: string, file = 'redline.db'): Database.Database {
