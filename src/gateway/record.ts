@@ -39,10 +39,14 @@ export function pseudonymizer(secret: Uint8Array, max = 10_000): (principalId: s
   };
 }
 
-/** The committed content: the neutral request (system, messages, tools); the ledger commits to its RFC 8785 canonical JSON. */
-export function contentValue(call: Call): { system: unknown; messages: unknown; tools: unknown } {
+/**
+ * The committed content: the neutral request (system, messages, tools); the ledger commits to its RFC
+ * 8785 canonical JSON. Keys are written in canonical order, as the wire parsers write messages and
+ * parts, so canonicalising a typical request is one JSON.stringify (see verify/jcs.ts).
+ */
+export function contentValue(call: Call): { messages: unknown; system: unknown; tools: unknown } {
   const { system, messages, tools } = call.req;
-  return { system: system ?? null, messages, tools: tools ?? null };
+  return { messages, system: system ?? null, tools: tools ?? null };
 }
 
 /** contentValue as the canonical bytes the commitment is over (for disclosure and hold fingerprints). */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { RedlineError } from '../errors.js';
 import { sseFrame } from './sse.js';
 import type {
-  ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart, ToolChoice, ToolDef, Usage,
+  ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart, ToolChoice, ToolDef, ToolResultPart, Usage,
 } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -86,31 +86,30 @@ export function parseAnthropicMessagesRequest(body: unknown): ChatRequest {
 
 function toChatRequest(b: AnthropicRequestBody): ChatRequest {
   const messages: Message[] = b.messages.map((m, i) => {
-    if (typeof m.content === 'string') return { role: m.role, content: [{ type: 'text', text: m.content }] };
+    if (typeof m.content === 'string') return { content: [{ text: m.content, type: 'text' }], role: m.role };
     const content = m.content.map((block, j): Part => {
       const at = `messages.${i}.content.${j}`;
       switch (block.type) {
         case 'text':
-          return { type: 'text', text: block.text };
+          return { text: block.text, type: 'text' };
         case 'image':
           return imagePart(block.source);
         case 'tool_use':
           if (m.role !== 'assistant') invalid(`${at}.type`, 'tool_use blocks are only allowed in assistant messages');
           checkDepth(block.input, `${at}.input`);
-          return { type: 'tool_call', id: block.id, name: block.name, arguments: JSON.stringify(block.input) };
-        case 'tool_result':
+          return { arguments: JSON.stringify(block.input), id: block.id, name: block.name, type: 'tool_call' };
+        case 'tool_result': {
           if (m.role !== 'user') invalid(`${at}.type`, 'tool_result blocks are only allowed in user messages');
-          return {
-            type: 'tool_result',
-            toolCallId: block.tool_use_id,
-            content: block.content === undefined ? []
-              : typeof block.content === 'string' ? [{ type: 'text', text: block.content }]
-                : block.content.map((c) => (c.type === 'text' ? { type: 'text', text: c.text } : imagePart(c.source))),
-            ...(block.is_error !== undefined && { isError: block.is_error }),
-          };
+          const content: ToolResultPart['content'] = block.content === undefined ? []
+            : typeof block.content === 'string' ? [{ text: block.content, type: 'text' }]
+              : block.content.map((c) => (c.type === 'text' ? { text: c.text, type: 'text' } : imagePart(c.source)));
+          return block.is_error !== undefined
+            ? { content, isError: block.is_error, toolCallId: block.tool_use_id, type: 'tool_result' }
+            : { content, toolCallId: block.tool_use_id, type: 'tool_result' };
+        }
       }
     });
-    return { role: m.role, content };
+    return { content, role: m.role };
   });
 
   const req: ChatRequest = { model: b.model, messages, maxTokens: b.max_tokens, stream: b.stream ?? false };

@@ -126,40 +126,40 @@ function convertMessage(m: ParsedMessage, i: number, systemTexts: string[], out:
       return;
     case 'user': {
       const content: Part[] = typeof m.content === 'string'
-        ? [{ type: 'text', text: m.content }]
-        : m.content.map((p): TextPart | ImagePart => p.type === 'text' ? { type: 'text', text: p.text } : toImagePart(p.image_url));
-      out.push({ role: 'user', content });
+        ? [{ text: m.content, type: 'text' }]
+        : m.content.map((p): TextPart | ImagePart => p.type === 'text' ? { text: p.text, type: 'text' } : toImagePart(p.image_url));
+      out.push({ content, role: 'user' });
       return;
     }
     case 'assistant': {
       const content: Part[] = [];
       if (typeof m.content === 'string') {
-        if (m.content !== '' || !m.tool_calls?.length) content.push({ type: 'text', text: m.content });
+        if (m.content !== '' || !m.tool_calls?.length) content.push({ text: m.content, type: 'text' });
       } else if (m.content) {
-        for (const p of m.content) content.push({ type: 'text', text: p.type === 'text' ? p.text : p.refusal });
+        for (const p of m.content) content.push({ text: p.type === 'text' ? p.text : p.refusal, type: 'text' });
       }
       for (const tc of m.tool_calls ?? []) {
-        content.push({ type: 'tool_call', id: tc.id, name: tc.function.name, arguments: tc.function.arguments });
+        content.push({ arguments: tc.function.arguments, id: tc.id, name: tc.function.name, type: 'tool_call' });
       }
       if (content.length === 0) {
         const param = `messages[${i}].content`;
         throw new RedlineError('INVALID_REQUEST', `${param}: an assistant message needs content or tool_calls`, { param });
       }
-      out.push({ role: 'assistant', content });
+      out.push({ content, role: 'assistant' });
       return;
     }
     case 'tool': {
       const result: ToolResultPart = {
-        type: 'tool_result',
+        content: typeof m.content === 'string' ? [{ text: m.content, type: 'text' }] : m.content.map((p) => ({ text: p.text, type: 'text' })),
         toolCallId: m.tool_call_id,
-        content: typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content.map((p) => ({ type: 'text', text: p.text })),
+        type: 'tool_result',
       };
       // Canonical messages carry tool results inside a user message; a run of `tool` messages is one turn.
       const prev = out[out.length - 1];
       if (prev && prev.role === 'user' && prev.content.length > 0 && prev.content.every((p) => p.type === 'tool_result')) {
         prev.content.push(result);
       } else {
-        out.push({ role: 'user', content: [result] });
+        out.push({ content: [result], role: 'user' });
       }
       return;
     }
@@ -168,7 +168,7 @@ function convertMessage(m: ParsedMessage, i: number, systemTexts: string[], out:
 
 function toImagePart(u: string | { url: string; detail?: string | null | undefined }): ImagePart {
   if (typeof u === 'string') return { type: 'image', url: u };
-  return u.detail != null ? { type: 'image', url: u.url, detail: u.detail } : { type: 'image', url: u.url };
+  return u.detail != null ? { detail: u.detail, type: 'image', url: u.url } : { type: 'image', url: u.url };
 }
 
 function toToolDef(t: z.infer<typeof toolSchema>): ToolDef {
