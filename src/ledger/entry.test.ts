@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { contentSalt } from './entry.js';
+import { isRedlineError } from '../errors.js';
+import { contentSalt, toLedgerEntry } from './entry.js';
 
 test('contentSalt is HMAC-SHA256(secret, "content:" + decision id), as createHmac computes it', () => {
   const secrets = [new Uint8Array(32).fill(7), randomBytes(32), randomBytes(1), randomBytes(64), randomBytes(65), randomBytes(200)];
@@ -17,4 +18,12 @@ test('contentSalt is HMAC-SHA256(secret, "content:" + decision id), as createHma
   assert.deepEqual(contentSalt(s, 'dec_a'), contentSalt(s, 'dec_a'));
   assert.deepEqual(contentSalt(Buffer.from(s), 'dec_a'), contentSalt(s, 'dec_a'));
   assert.notDeepEqual(contentSalt(s, 'dec_a'), contentSalt(s, 'dec_b'));
+});
+
+test('an entry with an own "__proto__" field is refused, not stored without it', () => {
+  const now = () => new Date('2026-12-07T00:00:00Z');
+  const ok = { decisionId: 'dec_1', principal: 'p', action: 'chat', decision: 'allow', labels: [] };
+  assert.deepEqual(Object.keys(toLedgerEntry(ok, now)), ['action', 'decision', 'decisionId', 'labels', 'principal', 'time', 'v']);
+  const input = JSON.parse('{"decisionId":"dec_1","principal":"p","action":"chat","decision":"allow","labels":[],"__proto__":{"x":1}}');
+  assert.throws(() => toLedgerEntry(input, now), (e: unknown) => isRedlineError(e) && e.code === 'INTERNAL' && /__proto__/.test(e.message));
 });

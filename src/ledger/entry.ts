@@ -20,6 +20,9 @@ const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
  */
 export function toLedgerEntry(input: LedgerEntryInput, now: () => Date, withCommitment = false): LedgerEntry {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) bad('not an object');
+  // Copied below by assignment, which would turn an own "__proto__" field (JSON.parse makes one) into a
+  // prototype and drop it from the entry without a word.
+  if (Object.hasOwn(input, '__proto__')) bad('"__proto__" is not an entry field');
   // Only a caller's time needs checking: toISOString() is RFC 3339 by definition.
   const time = input.time ?? now().toISOString();
   if (input.time !== undefined && !RFC3339.test(time)) bad('time is not an RFC 3339 timestamp');

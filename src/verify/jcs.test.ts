@@ -65,9 +65,9 @@ function sortedCopy(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(sortedCopy);
   const o = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o).sort()) out[k] = sortedCopy(o[k]);
-  return out;
+  // fromEntries defines own properties: `out[k] = x` with k "__proto__" would set the prototype instead
+  // (fast-check generates that key, and JSON.parse makes it an own property).
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sortedCopy(o[k])]));
 }
 
 test('canonicalize matches a reference, whether keys arrive sorted (engine fast path) or not', () => {
@@ -76,6 +76,10 @@ test('canonicalize matches a reference, whether keys arrive sorted (engine fast 
     assert.equal(canonicalize(v), want);
     assert.equal(canonicalize(sortedCopy(v)), want);
   }), { numRuns: 2_000 });
+  // An own "__proto__" key is data like any other, on both paths.
+  const proto = JSON.parse('{"b":1,"__proto__":{"z":null,"a":2}}') as unknown;
+  assert.equal(canonicalize(proto), '{"__proto__":{"a":2,"z":null},"b":1}');
+  assert.equal(canonicalize(JSON.parse('{"__proto__":null,"a":1}')), '{"__proto__":null,"a":1}');
   // Integer-like keys: the engine orders them numerically, which is not code-unit order.
   assert.equal(canonicalize({ 10: 'a', 9: 'b', x: 1 }), '{"10":"a","9":"b","x":1}');
   assert.equal(canonicalize({ 1: 'a', 2: 'b', x: 1 }), '{"1":"a","2":"b","x":1}');
