@@ -124,7 +124,7 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
         if (ev.type === 'finish') usage = ev.usage;
         let out = enc.encode(ev);
         if (ev.type === 'finish' && hasReport(report)) out = codec.extensionFrame({ id, model, created, report }) + out;
-        if (out && !writeCoalesced(raw, out)) await drained(raw, signal);
+        if (out && !(firstSent || active > QUIET ? writeCoalesced(raw, out) : writeNow(raw, out))) await drained(raw, signal);
         if (!firstSent) {
           firstSent = true;
           deps.metrics.ttft.observe({ api: codec.flavour, provider: outcome.target.provider, model: outcome.target.model }, (performance.now() - startedAt) / 1000);
@@ -173,6 +173,24 @@ function writeCoalesced(raw: import('node:http').ServerResponse, chunk: string):
     setImmediate(() => { corked.delete(raw); raw.uncork(); });
   }
   return raw.write(chunk);
+}
+
+/** Chat requests between their recorder's creation and its record: how busy the gateway is. */
+let active = 0;
+/** At most this many requests in flight counts as quiet; see writeNow. */
+const QUIET = 2;
+
+/**
+ * Sends the stream's first frame (with the response headers) at once. Node corks a socket on each
+ * response write and uncorks it on the next tick, which comes only after every event already buffered
+ * from the upstream has been encoded; uncorking here measured 7% less time to first token at one
+ * connection (interleaved A/B, 2026-12-07). It costs a second write syscall per stream, measured 9%
+ * fewer streams/s at 16 connections, so it is done only while the gateway is quiet.
+ */
+function writeNow(raw: import('node:http').ServerResponse, chunk: string): boolean {
+  const ok = raw.write(chunk);
+  raw.socket?.uncork();
+  return ok;
 }
 
 async function nextOf<T>(it: AsyncIterator<T>): Promise<T | undefined> {
@@ -242,9 +260,11 @@ const FAIL_CLOSED_STAGES: Partial<Record<string, string>> = { CLASSIFIER_FAILED:
 /** Writes the request record and metrics exactly once, whichever way the request ends. */
 function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatRequest, deps: ChatDeps, startedAt: number) {
   let written = false;
+  active++;
   const write = (status: number, o: { alias: string; provider: string | null; model: string | null; attempts: number; logContent?: boolean }, usage: Usage, errorCode: string | null, res?: ChatResponse) => {
     if (written) return;
     written = true;
+    active--;
     const latencyMs = performance.now() - startedAt;
     deps.requests.record({
       id: requestId, time: new Date().toISOString(), principalId: caller.principal.id, keyId: caller.key.id, api,
