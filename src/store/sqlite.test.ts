@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, loadOrCreateSecret, openDatabase } from './index.js';
@@ -57,4 +57,17 @@ test('a database from before migration 3 keeps its request rows and loses the un
   const s = createSqliteStore(db);
   assert.deepEqual((await s.requests.recent(10)).map((r) => r.id), ['req_old']);
   await s.close();
+});
+
+test('the database and its WAL files are owner-only, even in a data directory open to others', async () => {
+  const d = dir();
+  chmodSync(d, 0o755);
+  const s = createSqliteStore(openDatabase(d));
+  await s.keys.createPrincipal({ name: 'analyst', roles: [], attributes: {} });
+  for (const f of ['redline.db', 'redline.db-wal', 'redline.db-shm']) assert.equal(statSync(join(d, f)).mode & 0o777, 0o600, f);
+  await s.close();
+  chmodSync(join(d, 'redline.db'), 0o644); // a file from an older version
+  const again = openDatabase(d);
+  assert.equal(statSync(join(d, 'redline.db')).mode & 0o777, 0o600);
+  again.close();
 });

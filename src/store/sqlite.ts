@@ -1,6 +1,6 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL) under the data directory.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ApiKeyInfo, AuditOutbox, KeyStore, Principal, RequestLog, RequestRecord, Store } from './types.js';
@@ -28,7 +28,13 @@ const MIGRATIONS = [
 
 export function openDatabase(dataDir: string, file = 'redline.db'): Database.Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, file));
+  const path = join(dataDir, file);
+  const db = new Database(path);
+  // Owner-only, like the server secret: the data directory may already exist with wider permissions
+  // (./data is also where the repository keeps its classifier data), and this file holds principals,
+  // key hashes, the request log and the ledger. SQLite gives the -wal and -shm files the database
+  // file's mode when it creates them; older ones are narrowed here too.
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
