@@ -39,7 +39,14 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
   return async function chat(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const startedAt = performance.now();
     const caller = request.caller!;
-    const req = codec.parse(request.body);                                  // 400 INVALID_REQUEST
+    let req: ChatRequest;
+    try {
+      req = codec.parse(request.body);                                      // 400 INVALID_REQUEST
+    } catch (err) {
+      // Recorded too: the caller is known, and a client sending malformed requests is worth seeing.
+      recorder(codec.flavour, request.id, caller, undefined, deps, startedAt).fail(err);
+      throw err;
+    }
     const signal = clientGone(request.raw.socket);
     const record = recorder(codec.flavour, request.id, caller, req, deps, startedAt);
     let outcome: Outcome;
@@ -257,8 +264,11 @@ function drained(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void>
 
 const FAIL_CLOSED_STAGES: Partial<Record<string, string>> = { CLASSIFIER_FAILED: 'classifier', POLICY_FAILED: 'policy', LEDGER_PUSHBACK: 'ledger' };
 
-/** Writes the request record and metrics exactly once, whichever way the request ends. */
-function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatRequest, deps: ChatDeps, startedAt: number) {
+/**
+ * Writes the request record and metrics exactly once, whichever way the request ends. `req` is absent
+ * for a body that did not parse.
+ */
+function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatRequest | undefined, deps: ChatDeps, startedAt: number) {
   let written = false;
   active++;
   const write = (status: number, o: { alias: string; provider: string | null; model: string | null; attempts: number; logContent?: boolean }, usage: Usage, errorCode: string | null, res?: ChatResponse) => {
@@ -268,15 +278,15 @@ function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatR
     const latencyMs = performance.now() - startedAt;
     deps.requests.record({
       id: requestId, time: new Date().toISOString(), principalId: caller.principal.id, keyId: caller.key.id, api,
-      alias: o.alias, provider: o.provider, model: o.model, status, errorCode, stream: req.stream,
+      alias: o.alias, provider: o.provider, model: o.model, status, errorCode, stream: req?.stream ?? false,
       inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, latencyMs, attempts: o.attempts,
       // Content is kept when the operator opted in, or when the deciding policy obliges it (log_content).
-      content: deps.storeContent || o.logContent ? JSON.stringify({ request: req, response: res ?? null }) : null,
+      content: req && (deps.storeContent || o.logContent) ? JSON.stringify({ request: req, response: res ?? null }) : null,
     });
     const m = deps.metrics;
     m.requests.inc({ api, alias: o.alias, provider: o.provider ?? 'none', status: String(status) });
     if (o.provider && o.model) {
-      m.latency.observe({ api, provider: o.provider, model: o.model, stream: String(req.stream) }, latencyMs / 1000);
+      m.latency.observe({ api, provider: o.provider, model: o.model, stream: String(req?.stream ?? false) }, latencyMs / 1000);
       if (usage.inputTokens) m.tokens.inc({ provider: o.provider, model: o.model, direction: 'input' }, usage.inputTokens);
       if (usage.outputTokens) m.tokens.inc({ provider: o.provider, model: o.model, direction: 'output' }, usage.outputTokens);
     }
@@ -290,7 +300,7 @@ function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatR
       const stage = FAIL_CLOSED_STAGES[e.code];
       if (stage) deps.metrics.failures.inc({ stage });
       let alias = 'unknown';
-      try { alias = deps.routes.resolve(req.model).alias; } catch { /* unknown model: keep 'unknown' so labels stay bounded */ }
+      try { if (req) alias = deps.routes.resolve(req.model).alias; } catch { /* unknown model: keep 'unknown' so labels stay bounded */ }
       write(e.status, { alias, provider: null, model: null, attempts: 0 }, { inputTokens: 0, outputTokens: 0 }, e.code);
     },
   };

@@ -68,6 +68,21 @@ describe('round trip on the demo model', () => {
     assert.equal(rec.content, null);
     assert.ok(rec.outputTokens > 0);
   });
+
+  test('a body that does not parse is recorded against its caller, and counted', async () => {
+    const res = await gw.post('/v1/chat/completions', { model: 'demo', messages: [] });
+    assert.equal(res.status, 400);
+    const id = res.headers.get('x-request-id');
+    await res.text();
+    const rec = (await gw.store.requests.recent(50)).find((r) => r.id === id);
+    assert.ok(rec, 'request recorded');
+    assert.equal(rec.status, 400);
+    assert.equal(rec.errorCode, 'INVALID_REQUEST');
+    assert.equal(rec.alias, 'unknown');
+    assert.equal(rec.provider, null);
+    const m = await (await fetch(gw.url + '/metrics')).text();
+    assert.match(m, /redline_requests_total\{api="openai",alias="unknown",provider="none",status="400"\} [1-9]/);
+  });
 });
 
 describe('health and metrics', () => {
