@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { RedlineError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import type { Authenticator } from './auth.js';
-import { sendError, type ChatDeps } from './chat.js';
+import { recordRefused, sendError, type ChatDeps } from './chat.js';
 import type { ApiFlavour } from './errors.js';
 import { normaliseError } from './errors.js';
 import type { Metrics } from './metrics.js';
@@ -72,11 +72,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 65_000,
   });
   app.decorateRequest('caller', undefined);
+  app.decorateRequest('recorded', false);
+  const chatPaths = new Set(['/v1/chat/completions', '/v1/messages']);
 
   app.setErrorHandler((err, request, reply) => {
     const e = normaliseError(err);
     if (e.code === 'INTERNAL') request.log.error({ err, requestId: request.id }, 'internal error');
     reply.header('x-request-id', request.id);
+    // Refused by Fastify before the chat handler ran (malformed JSON, body over the limit).
+    if (chatPaths.has(request.routeOptions.url ?? '')) recordRefused(flavourOf(request.url), request, reply.elapsedTime, e, deps);
     return sendError(reply, flavourOf(request.url), e);
   });
   app.setNotFoundHandler((request, reply) => {

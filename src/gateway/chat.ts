@@ -32,18 +32,22 @@ export interface ChatDeps extends PipelineDeps {
 }
 
 declare module 'fastify' {
-  interface FastifyRequest { caller?: Caller }
+  interface FastifyRequest {
+    caller?: Caller;
+    /** Set once a chat handler has taken the request: from then on it writes the request's record. */
+    recorded?: boolean;
+  }
 }
 
 export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
   return async function chat(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const startedAt = performance.now();
     const caller = request.caller!;
+    request.recorded = true;
     let req: ChatRequest;
     try {
       req = codec.parse(request.body);                                      // 400 INVALID_REQUEST
     } catch (err) {
-      // Recorded too: the caller is known, and a client sending malformed requests is worth seeing.
       recorder(codec.flavour, request.id, caller, undefined, deps, startedAt).fail(err);
       throw err;
     }
@@ -263,6 +267,17 @@ function drained(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void>
 }
 
 const FAIL_CLOSED_STAGES: Partial<Record<string, string>> = { CLASSIFIER_FAILED: 'classifier', POLICY_FAILED: 'policy', LEDGER_PUSHBACK: 'ledger' };
+
+/**
+ * The record of an authenticated chat request refused before its handler ran or before its body
+ * parsed (malformed JSON, a body over the limit, a schema violation): the caller is known, and a
+ * client sending bad requests is worth seeing in the log and the metrics.
+ */
+export function recordRefused(api: ApiFlavour, request: FastifyRequest, elapsedMs: number, err: unknown, deps: ChatDeps): void {
+  if (!request.caller || request.recorded) return;
+  request.recorded = true;
+  recorder(api, request.id, request.caller, undefined, deps, performance.now() - elapsedMs).fail(err);
+}
 
 /**
  * Writes the request record and metrics exactly once, whichever way the request ends. `req` is absent

@@ -69,19 +69,28 @@ describe('round trip on the demo model', () => {
     assert.ok(rec.outputTokens > 0);
   });
 
-  test('a body that does not parse is recorded against its caller, and counted', async () => {
-    const res = await gw.post('/v1/chat/completions', { model: 'demo', messages: [] });
-    assert.equal(res.status, 400);
-    const id = res.headers.get('x-request-id');
-    await res.text();
-    const rec = (await gw.store.requests.recent(50)).find((r) => r.id === id);
-    assert.ok(rec, 'request recorded');
-    assert.equal(rec.status, 400);
-    assert.equal(rec.errorCode, 'INVALID_REQUEST');
-    assert.equal(rec.alias, 'unknown');
-    assert.equal(rec.provider, null);
+  test('bodies refused before a decision are recorded against their caller, once each, and counted', async () => {
+    const refused = [
+      { res: await gw.post('/v1/chat/completions', { model: 'demo', messages: [] }), status: 400 },            // schema
+      { res: await gw.post('/v1/messages', '{"model":', { authorization: '', 'x-api-key': gw.key }), status: 400 }, // JSON syntax
+      { res: await gw.post('/v1/chat/completions', { model: 'demo', messages: [{ role: 'user', content: 'x'.repeat(9 << 20) }] }), status: 413 },
+    ];
+    const recent = await gw.store.requests.recent(100);
+    for (const { res, status } of refused) {
+      assert.equal(res.status, status);
+      const id = res.headers.get('x-request-id');
+      await res.text();
+      const recs = recent.filter((r) => r.id === id);
+      assert.equal(recs.length, 1, `one record for the ${status} (${id})`);
+      assert.equal(recs[0]!.status, status);
+      assert.ok(recs[0]!.errorCode);
+      assert.equal(recs[0]!.alias, 'unknown');
+      assert.equal(recs[0]!.provider, null);
+    }
     const m = await (await fetch(gw.url + '/metrics')).text();
     assert.match(m, /redline_requests_total\{api="openai",alias="unknown",provider="none",status="400"\} [1-9]/);
+    assert.match(m, /redline_requests_total\{api="anthropic",alias="unknown",provider="none",status="400"\} [1-9]/);
+    assert.match(m, /redline_requests_total\{api="openai",alias="unknown",provider="none",status="413"\} [1-9]/);
   });
 });
 
