@@ -79,7 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const e = normaliseError(err);
     if (e.code === 'INTERNAL') request.log.error({ err, requestId: request.id }, 'internal error');
     reply.header('x-request-id', request.id);
-    // Refused by Fastify before the chat handler ran (malformed JSON, body over the limit).
+    // Refused before the chat handler ran (no valid key, malformed JSON, body over the limit).
     if (chatPaths.has(request.routeOptions.url ?? '')) recordRefused(flavourOf(request.url), request, reply.elapsedTime, e, deps);
     return sendError(reply, flavourOf(request.url), e);
   });

@@ -269,13 +269,18 @@ function drained(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void>
 const FAIL_CLOSED_STAGES: Partial<Record<string, string>> = { CLASSIFIER_FAILED: 'classifier', POLICY_FAILED: 'policy', LEDGER_PUSHBACK: 'ledger' };
 
 /**
- * The record of an authenticated chat request refused before its handler ran or before its body
- * parsed (malformed JSON, a body over the limit, a schema violation): the caller is known, and a
- * client sending bad requests is worth seeing in the log and the metrics.
+ * The record of a chat request refused before its handler ran or before its body parsed (no valid
+ * key, malformed JSON, a body over the limit, a schema violation): a client sending bad requests is
+ * worth seeing. Without an authenticated caller there is no one to record it against, so it is only
+ * counted in the metrics.
  */
 export function recordRefused(api: ApiFlavour, request: FastifyRequest, elapsedMs: number, err: unknown, deps: ChatDeps): void {
-  if (!request.caller || request.recorded) return;
+  if (request.recorded) return;
   request.recorded = true;
+  if (!request.caller) {
+    deps.metrics.requests.inc({ api, alias: 'unknown', provider: 'none', status: String(normaliseError(err).status) });
+    return;
+  }
   recorder(api, request.id, request.caller, undefined, deps, performance.now() - elapsedMs).fail(err);
 }
 

@@ -92,6 +92,16 @@ describe('round trip on the demo model', () => {
     assert.match(m, /redline_requests_total\{api="anthropic",alias="unknown",provider="none",status="400"\} [1-9]/);
     assert.match(m, /redline_requests_total\{api="openai",alias="unknown",provider="none",status="413"\} [1-9]/);
   });
+
+  test('requests without a valid key are counted, not recorded (there is no principal to record them against)', async () => {
+    const res = await fetch(gw.url + '/v1/messages', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'rl-not-a-key' }, body: JSON.stringify(msgs) });
+    assert.equal(res.status, 401);
+    const id = res.headers.get('x-request-id');
+    await res.text();
+    assert.equal((await gw.store.requests.recent(100)).find((r) => r.id === id), undefined);
+    const m = await (await fetch(gw.url + '/metrics')).text();
+    assert.match(m, /redline_requests_total\{api="anthropic",alias="unknown",provider="none",status="401"\} [1-9]/);
+  });
 });
 
 describe('health and metrics', () => {
