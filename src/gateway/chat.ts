@@ -43,14 +43,8 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
   return async function chat(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const startedAt = performance.now();
     const caller = request.caller!;
+    const req = codec.parse(request.body);                                  // 400 INVALID_REQUEST (recordRefused)
     request.recorded = true;
-    let req: ChatRequest;
-    try {
-      req = codec.parse(request.body);                                      // 400 INVALID_REQUEST
-    } catch (err) {
-      recorder(codec.flavour, request.id, caller, undefined, deps, startedAt).fail(err);
-      throw err;
-    }
     const signal = clientGone(request.raw.socket);
     const record = recorder(codec.flavour, request.id, caller, req, deps, startedAt);
     let outcome: Outcome;
