@@ -327,10 +327,11 @@ interface Pool {
   counted: boolean;
   last?: ProcStats;
   stream: boolean;
+  roundRps: number[];
 }
 
 function newPool(): Pool {
-  return { samples: { latency: new Samples(), ttft: new Samples() }, requests: 0, errors: 0, errorSamples: new Set(), elapsedMs: 0, loadgenCpuMs: 0, cpuMs: 0, mainCpuMs: 0, counted: true, stream: false };
+  return { samples: { latency: new Samples(), ttft: new Samples() }, requests: 0, errors: 0, errorSamples: new Set(), elapsedMs: 0, loadgenCpuMs: 0, cpuMs: 0, mainCpuMs: 0, counted: true, stream: false, roundRps: [] };
 }
 
 function addRound(acc: Pool, r: LoadResult, before: ProcStats | undefined, after: ProcStats | undefined): void {
@@ -340,6 +341,7 @@ function addRound(acc: Pool, r: LoadResult, before: ProcStats | undefined, after
   acc.elapsedMs += r.elapsedMs;
   acc.loadgenCpuMs += r.loadgenCpuMs;
   acc.stream = r.ttft !== undefined;
+  acc.roundRps.push(r.rps);
   if (before && after) {
     acc.cpuMs += after.cpuMs - before.cpuMs;
     acc.mainCpuMs += after.mainCpuMs - before.mainCpuMs;
@@ -355,7 +357,7 @@ function pooledRun(t: Target, mode: Mode, phase: Phase, acc: Pool): Run {
     ...(acc.stream && { ttft: acc.samples.ttft.summary() }),
     loadgenCpuMs: acc.loadgenCpuMs,
   };
-  const run: Run = { target: t.name, mode, phase, result };
+  const run: Run = { target: t.name, mode, phase, result, roundRps: acc.roundRps };
   const done = acc.requests + acc.errors;
   if (acc.last) {
     run.proc = {

@@ -22,6 +22,18 @@ test('checks: throughput ratios against the bare proxy and the minimal gateway, 
   assert.equal(byName(computeChecks([run('bare', 8_000, 1.5), run('redline', 4_000, 3)]), 'redline throughput as % of bare proxy, non-streaming')?.pass, false);
 });
 
+test('checks: the throughput ratio round by round, lowest and highest, pairing each round of the two targets', () => {
+  const red = { ...run('redline', 6_000, 3), roundRps: [5_000, 6_000, 7_000] };
+  const bare = { ...run('bare', 8_000, 1.5), roundRps: [10_000, 8_000, 7_000] };
+  const checks = computeChecks([bare, red]);
+  assert.equal(byName(checks, '  same, lowest round of 3')?.value, 50);
+  assert.equal(byName(checks, '  same, highest round of 3')?.value, 100);
+  assert.equal(byName(checks, '  same, lowest round of 3')?.pass, undefined);
+  // One round, or rounds unknown: no spread to show.
+  assert.equal(byName(computeChecks([run('bare', 8_000, 1.5), run('redline', 6_000, 3)]), '  same, lowest round of 1'), undefined);
+  assert.equal(computeChecks([{ ...run('bare', 8_000, 1.5), roundRps: [8_000] }, { ...run('redline', 6_000, 3), roundRps: [6_000] }]).some((c) => c.name.includes('round of')), false);
+});
+
 test('checks: added latency is held on the one-connection phase against the 0.3 ms target', () => {
   const checks = computeChecks([run('direct', 9_000, 0.1, 'serial'), run('redline', 2_000, 0.35, 'serial')]);
   const added = byName(checks, 'redline added latency p50 over direct, non-streaming, 1 connection');

@@ -15,6 +15,8 @@ export interface Run {
   result: LoadResult;
   /** The process serving the target (the upstream itself for 'direct'), read after the run. */
   proc?: { pid: number; rssMB: number; hwmMB: number; cpuUsPerRequest: number; mainCpuUsPerRequest: number };
+  /** Requests/s of each round, in order; rounds take the targets in turn, so round i of two targets ran minutes apart at most. */
+  roundRps?: number[];
 }
 
 export interface Check extends StageResult {
@@ -33,6 +35,14 @@ const f3 = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' 
 const f1 = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(1));
 const f0 = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(0));
 const signed = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : (v >= 0 ? '+' : '') + v.toFixed(3));
+
+/** 100 · a / b for each round both targets ran. */
+function roundRatios(a: readonly number[] | undefined, b: readonly number[] | undefined): number[] {
+  if (!a || !b) return [];
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if ((b[i] as number) > 0) out.push((100 * (a[i] as number)) / (b[i] as number));
+  return out;
+}
 
 export function find(runs: readonly Run[], target: TargetName, mode: Mode, phase: Phase): Run | undefined {
   return runs.find((r) => r.target === target && r.mode === mode && r.phase === phase);
@@ -86,6 +96,12 @@ export function computeChecks(runs: readonly Run[]): Check[] {
     if (red && bare) {
       const v = (100 * red.rps) / bare.rps;
       out.push({ name: `redline throughput as % of bare proxy, ${label}`, value: v, unit: '%', target: 70, better: 'higher', pass: v >= 70 });
+      // The same ratio round by round: how far the machine's drift moved it within this run.
+      const ratios = roundRatios(find(runs, 'redline', mode, 'loaded')?.roundRps, find(runs, 'bare', mode, 'loaded')?.roundRps);
+      if (ratios.length > 1) {
+        out.push({ name: `  same, lowest round of ${ratios.length}`, value: Math.min(...ratios), unit: '%' });
+        out.push({ name: `  same, highest round of ${ratios.length}`, value: Math.max(...ratios), unit: '%' });
+      }
     }
     // Added latency is held on the one-connection phase: under a saturated closed loop, latency is
     // concurrency / throughput, so the loaded difference repeats the throughput ratio as queueing delay.
