@@ -44,9 +44,9 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     const startedAt = performance.now();
     const caller = request.caller!;
     const req = codec.parse(request.body);                                  // 400 INVALID_REQUEST (recordRefused)
-    request.recorded = true;
     const signal = clientGone(request.raw.socket);
     const record = recorder(codec.flavour, request.id, caller, req, deps, startedAt);
+    request.recorded = true;
     let outcome: Outcome;
     let approvalMode: 'wait' | 'defer' | undefined;
     try {
