@@ -85,13 +85,18 @@ export function leafData(input: LedgerEntryInput, o: AppendOptions, now: () => D
   return sealEntry(toLedgerEntry(input, now, o.content !== undefined), o, secret);
 }
 
+/** Throws RedlineError INTERNAL when there is content to commit to but no secret to salt it with. */
+export function checkCommitmentSecret(o: AppendOptions, secret: Uint8Array | undefined): asserts secret is Uint8Array {
+  if (o.content !== undefined && !secret) bad('content to commit to, but the ledger has no commitment secret');
+}
+
 /**
  * The leaf data of an entry toLedgerEntry has checked: its content commitment (when content is given)
  * and its canonical bytes. Throws RedlineError INTERNAL for content that cannot be committed.
  */
 export function sealEntry(entry: LedgerEntry, o: AppendOptions, secret: Uint8Array | undefined): Uint8Array {
   if (o.content !== undefined) {
-    if (!secret) bad('content to commit to, but the ledger has no commitment secret');
+    checkCommitmentSecret(o, secret);
     let content: Uint8Array;
     try {
       content = canonicalBytes(o.content);

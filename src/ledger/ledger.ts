@@ -18,7 +18,7 @@ import {
   signatureLine,
   utf8,
 } from '../verify/index.js';
-import { sealEntry, toLedgerEntry, type AppendOptions } from './entry.js';
+import { checkCommitmentSecret, sealEntry, toLedgerEntry, type AppendOptions } from './entry.js';
 import { signingKeyFrom } from './keys.js';
 import { CHUNK_WIDTH, HASH_BYTES, openLedgerStorage, type LedgerStorage } from './storage.js';
 import { TreeState, consistencyProofAt, inclusionProofAt, rebuildTails, rootAt, type ChunkSource, type Tail } from './tree.js';
@@ -218,7 +218,7 @@ export function createLedger(o: LedgerOptions): Ledger {
       let entry: LedgerEntry;
       try {
         entry = toLedgerEntry(input, now, ao.content !== undefined);
-        if (ao.content !== undefined && !o.commitmentSecret) throw new RedlineError('INTERNAL', 'invalid ledger entry: content to commit to, but the ledger has no commitment secret');
+        checkCommitmentSecret(ao, o.commitmentSecret);
       } catch (e) {
         return Promise.reject(isRedlineError(e) ? e : new RedlineError('INTERNAL', 'invalid ledger entry', { cause: e }));
       }
