@@ -46,7 +46,8 @@ export type Outcome =
 
 export async function handle(call: Call, deps: PipelineDeps): Promise<Outcome> {
   const route = deps.routes.resolve(call.req.model);                       // 404 MODEL_NOT_FOUND
-  const assessment = await assess(call, deps);                             // 503 CLASSIFIER_FAILED
+  const assessed = assess(call, deps);                                     // 503 CLASSIFIER_FAILED
+  const assessment = assessed instanceof Promise ? await assessed : assessed;
   const decided = decideCall(call, route, assessment, deps.policy);        // 503 POLICY_FAILED
   // Every decision is durable in the ledger before the client hears of it; see commitBefore for when
   // an allowed request may go upstream while its entry commits. Group commit batches concurrent
@@ -95,14 +96,22 @@ export async function handle(call: Call, deps: PipelineDeps): Promise<Outcome> {
     : { kind: 'stream', first: v.first, rest: v.rest, ...routed };
 }
 
-/** The assessment, with anything unexpected from it turned into a fail-closed refusal. */
-async function assess(call: Call, deps: PipelineDeps): Promise<Assessment> {
+/**
+ * The assessment, with anything unexpected from it turned into a fail-closed refusal. Synchronous
+ * unless a guard model is configured.
+ */
+function assess(call: Call, deps: PipelineDeps): Assessment | Promise<Assessment> {
   try {
-    return await deps.assessor.assess(call.req, call.caller.principal.id, call.signal);
+    const a = deps.assessor.assess(call.req, call.caller.principal.id, call.signal);
+    return a instanceof Promise ? a.catch(classifierFailed) : a;
   } catch (err) {
-    if (err instanceof RedlineError) throw err;
-    throw new RedlineError('CLASSIFIER_FAILED', 'The request could not be classified, so it is refused (fail closed).', { cause: err, details: { stage: 'classifier' } });
+    return classifierFailed(err);
   }
+}
+
+function classifierFailed(err: unknown): never {
+  if (err instanceof RedlineError) throw err;
+  throw new RedlineError('CLASSIFIER_FAILED', 'The request could not be classified, so it is refused (fail closed).', { cause: err, details: { stage: 'classifier' } });
 }
 
 type Attempt = { kind: 'complete'; response: ChatResponse } | { kind: 'stream'; first: StreamEvent; rest: AsyncIterator<StreamEvent> };

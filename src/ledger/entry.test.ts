@@ -27,3 +27,34 @@ test('an entry with an own "__proto__" field is refused, not stored without it',
   const input = JSON.parse('{"decisionId":"dec_1","principal":"p","action":"chat","decision":"allow","labels":[],"__proto__":{"x":1}}');
   assert.throws(() => toLedgerEntry(input, now), (e: unknown) => isRedlineError(e) && e.code === 'INTERNAL' && /__proto__/.test(e.message));
 });
+
+test('entries of different shapes, one after another, each get their own keys in sorted order and their own time', () => {
+  // toLedgerEntry remembers the key order of the last shape it saw and the text of the last millisecond.
+  const base = { decisionId: 'dec_1', principal: 'p', action: 'chat', decision: 'allow', labels: ['x'] };
+  const shapes: Array<[Record<string, unknown>, boolean]> = [
+    [base, false],
+    [base, true],
+    [{ ...base, zeta: 1, alpha: 'a' }, false],
+    [{ alpha: 'b', ...base, zeta: 2 }, true], // same keys, other insertion order
+    [{ ...base, commitment: 'a'.repeat(64) }, false], // a caller's own commitment is kept
+    [{ ...base, commitment: 'a'.repeat(64) }, true], // and replaced by the reserved slot when content follows
+    [base, false],
+  ];
+  let t = Date.parse('2026-12-07T10:00:00.000Z');
+  for (const [input, withCommitment] of shapes) {
+    const at = new Date(t);
+    const e = toLedgerEntry(input as never, () => at, withCommitment) as unknown as Record<string, unknown>;
+    const want = [...new Set([...Object.keys(input), 'v', 'time', ...(withCommitment ? ['commitment'] : [])])].sort();
+    assert.deepEqual(Object.keys(e), want);
+    for (const k of Object.keys(input)) if (k !== 'commitment') assert.deepEqual(e[k], input[k], k);
+    if ('commitment' in input || withCommitment) assert.equal(e.commitment, withCommitment ? '' : input.commitment);
+    assert.equal(e.v, 1);
+    assert.equal(e.time, at.toISOString());
+    t += 1;
+  }
+  // Two entries in the same millisecond, then the clock going back: each names its own time.
+  const same = new Date('2026-12-07T10:00:01.500Z');
+  assert.equal(toLedgerEntry(base as never, () => same).time, '2026-12-07T10:00:01.500Z');
+  assert.equal(toLedgerEntry(base as never, () => new Date(same.getTime())).time, '2026-12-07T10:00:01.500Z');
+  assert.equal(toLedgerEntry(base as never, () => new Date('2026-12-07T09:59:59.999Z')).time, '2026-12-07T09:59:59.999Z');
+});

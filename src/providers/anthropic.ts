@@ -30,8 +30,8 @@ export function createAnthropicProvider(cfg: ProviderConfig): Provider {
     name: cfg.name,
     kind: cfg.kind,
 
-    async complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
-      return fromAnthropicMessage(await postForJson(call(req, opts, false)), cfg.name);
+    complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
+      return postForJson(() => call(req, opts, false), (json) => fromAnthropicMessage(json, cfg.name));
     },
 
     // A generator, so nothing is sent until the first next(); failures before the first event

@@ -30,8 +30,8 @@ export function createGeminiProvider(cfg: ProviderConfig): Provider {
     name: cfg.name,
     kind: cfg.kind,
 
-    async complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
-      const json = await postForJson({
+    complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
+      return postForJson(() => ({
         provider: cfg.name,
         url: `${root}/models/${modelPath(opts.model)}:generateContent`,
         headers: headers(),
@@ -39,9 +39,10 @@ export function createGeminiProvider(cfg: ProviderConfig): Provider {
         dispatcher,
         signal: opts.signal,
         timeouts: opts.timeouts,
+      }), (json) => {
+        throwIfError(cfg.name, json, '');
+        return fromGeminiResponse(json, cfg.name, { model: opts.model, onThoughtSignature: remember });
       });
-      throwIfError(cfg.name, json, '');
-      return fromGeminiResponse(json, cfg.name, { model: opts.model, onThoughtSignature: remember });
     },
 
     async *stream(req: ChatRequest, opts: CallOptions): AsyncGenerator<StreamEvent> {

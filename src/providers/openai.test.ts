@@ -315,6 +315,25 @@ const completion = (text: string) => JSON.stringify({
 
 const abortListeners = (s: AbortSignal) => getEventListeners(s, 'abort').length;
 
+test('complete: a 2xx JSON answer that is not a chat completion rejects, and the provider serves the next call', async () => {
+  let n = 0;
+  const s = await rawServer((res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(n++ === 0 ? JSON.stringify({ choices: 'none' }) : completion('next'));
+  });
+  try {
+    const p = provider({ baseUrl: s.base });
+    const e = await rejectsWith(p.complete(req('x'), opts()), 'UPSTREAM_FAILED');
+    assert.match(e.message, /malformed chat completion \(choices/);
+    assert.equal(e.details?.retryable, true);
+    const res = await p.complete(req('x'), opts());
+    assert.deepEqual(res.content, [{ type: 'text', text: 'next' }]);
+    assert.equal(s.aborted(), 0, 'the malformed answer was read to its end, not cut off');
+  } finally {
+    await s.close();
+  }
+});
+
 test('complete: a body in several chunks, a character split between them and a BOM, reads whole', async () => {
   const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(completion('blåbær 🫐'))]);
   const cut = body.indexOf(Buffer.from('🫐')) + 2;

@@ -39,8 +39,8 @@ export function createOpenAIProvider(cfg: ProviderConfig): Provider {
     timeouts: opts.timeouts,
   });
 
-  async function complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
-    return fromOpenAIChatResponse(await postForJson(call(req, opts, false)), provider);
+  function complete(req: ChatRequest, opts: CallOptions): Promise<ChatResponse> {
+    return postForJson(() => call(req, opts, false), (json) => fromOpenAIChatResponse(json, provider));
   }
 
   async function* stream(req: ChatRequest, opts: CallOptions): AsyncGenerator<StreamEvent> {
