@@ -57,10 +57,14 @@ export async function handle(call: Call, deps: PipelineDeps): Promise<Outcome> {
   const overlap = deps.record.commitBefore === 'response' && (kind === 'allow' || kind === 'reroute');
   if (!overlap) await recorded;
   else {
-    recorded.catch(() => {}); // awaited below, after the upstream call
-    // A ledger that refuses at once (queue full, closed, unreadable) is known before anything goes
-    // upstream: an already settled promise wins the race.
-    await Promise.race([recorded, undefined]);
+    // Awaited below, after the upstream call. A ledger that refuses at once (queue full, closed,
+    // unreadable) is known before anything goes upstream: the rejection of an already settled promise
+    // is handled in the microtask queued here, ahead of the one that resumes this function. (Cheaper
+    // than Promise.race, which builds an array and a promise per request.)
+    let refused: { error: unknown } | undefined;
+    recorded.catch((error: unknown) => { refused = { error }; });
+    await undefined;
+    if (refused) throw refused.error;
   }
   enforce(decided.decision);                                               // 403 POLICY_DENIED
   let allowed = decided.allowed;
@@ -87,13 +91,14 @@ export async function handle(call: Call, deps: PipelineDeps): Promise<Outcome> {
     if (r.value.kind === 'stream') await r.value.rest.return?.()?.catch?.(() => {});
     throw err;
   }
-  // Written out per kind rather than `{ ...r.value, target, ... }`: each property added after a spread
-  // costs about 1 µs on this V8 (measured 8 µs for this object, once per request).
-  const routed: Routed = { target: r.target, targetIndex: r.targetIndex, alias: route.alias, attempts: r.attempts, assessment, decided, ledgerIndex };
+  // Written out per kind, without spreads: on this V8 copying properties in with a spread costs about
+  // 1 µs each (measured 8 µs for this object), once per request.
+  const { target, targetIndex, attempts } = r;
+  const alias = route.alias;
   const v = r.value;
   return v.kind === 'complete'
-    ? { kind: 'complete', response: v.response, ...routed }
-    : { kind: 'stream', first: v.first, rest: v.rest, ...routed };
+    ? { kind: 'complete', response: v.response, target, targetIndex, alias, attempts, assessment, decided, ledgerIndex }
+    : { kind: 'stream', first: v.first, rest: v.rest, target, targetIndex, alias, attempts, assessment, decided, ledgerIndex };
 }
 
 /**
