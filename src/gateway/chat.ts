@@ -64,7 +64,8 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     decisionHeaders(reply, outcome);
     const created = Math.floor(Date.now() / 1000);
     const id = codec.responseId(request.id);
-    const gctx = gateContext(codec.flavour, request, caller, outcome, signal, approvalMode);
+    // Built only when there is a tool call to gate: most answers have none.
+    const gctx = () => gateContext(codec.flavour, request, caller, outcome, signal, approvalMode);
     if (outcome.kind === 'complete') {
       // While a wait-mode approval is pending the answer is held open: headers go out with status 200
       // and a space every keep-alive interval (leading whitespace is valid JSON), so proxies and clients
@@ -82,7 +83,7 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
       try {
         // Only tool calls are gated: an answer without one skips a layer of async work.
         gated = outcome.response.content.some(isToolCall)
-          ? await deps.gate.gateResponse(gctx, outcome.response, keepAlive)
+          ? await deps.gate.gateResponse(gctx(), outcome.response, keepAlive)
           : { response: outcome.response, report: NO_REPORT };
       } catch (err) {
         // The held call could not be decided or recorded: it is not delivered (fail closed).
@@ -116,7 +117,7 @@ export function chatHandler(codec: ClientCodec, deps: ChatDeps) {
     const report: GateReport = { approvals: [], holds: [] };
     // A model can only call tools it was offered: without tools there is nothing to gate, and the
     // events come straight from the provider with no extra layer of async iteration.
-    const gated = req.tools?.length ? deps.gate.gateStream(gctx, outcome.first, outcome.rest, report) : undefined;
+    const gated = req.tools?.length ? deps.gate.gateStream(gctx(), outcome.first, outcome.rest, report) : undefined;
     const source: AsyncIterator<StreamEvent | { type: 'keepalive' }> = gated ?? outcome.rest;
     try {
       let ev: StreamEvent | { type: 'keepalive' } | undefined = outcome.first;
