@@ -330,3 +330,32 @@ describe('loading and reload', () => {
     assert.equal(engine.reload().ok, true);
   });
 });
+
+describe('per-request work the engine skips', () => {
+  test('allow verdicts are shared by decisions, frozen, only when their reasons name nothing of the request', () => {
+    const plain = createPolicyEngine({ dir: miniPack({ 'a.cedar': '@id("p") @reason("ok") @severity("info") permit (principal, action, resource);' }) });
+    const a = plain.decide(input(), [lawfulTarget]);
+    const b = plain.decide(input(), [lawfulTarget]);
+    assert.equal(a.kind, 'allow');
+    assert.deepEqual(a.reasons, ['ok']);
+    assert.equal(a.policies, b.policies, 'the same kept list');
+    assert.throws(() => (a.policies as string[]).push('x'), TypeError);
+    assert.deepEqual(b.policies, ['p']);
+
+    const templated = createPolicyEngine({ dir: miniPack({ 'a.cedar': '@id("p") @reason("permitted for {labels}") @severity("info") permit (principal, action, resource);' }) });
+    assert.deepEqual(templated.decide(input({ labels: ['logistics'] }), [lawfulTarget]).reasons, ['permitted for logistics']);
+    assert.deepEqual(templated.decide(input({ labels: ['medical'] }), [lawfulTarget]).reasons, ['permitted for medical']);
+  });
+
+  test('context attributes no policy reads are not built, yet a policy that reads one gets it', () => {
+    // Only `hour` is read here: the request is pruned to it, and it must still be there.
+    const night = createPolicyEngine({ dir: miniPack({
+      'a.cedar': `@id("p") @reason("ok") @severity("info") permit (principal, action, resource);
+@id("night") @reason("not at night") @severity("high") forbid (principal, action, resource) when { context.hour < 6 };`,
+    }) });
+    assert.equal(night.decide(input({ time: new Date('2026-12-07T03:00:00Z') }), [lawfulTarget]).kind, 'deny');
+    assert.equal(night.decide(input({ time: new Date('2026-12-07T10:00:00Z') }), [lawfulTarget]).kind, 'allow');
+    // Scores are not read, but a malformed one still fails the decision closed.
+    expectPolicyFailed(() => night.decide(input({ scores: { logistics: Number.POSITIVE_INFINITY } }), [lawfulTarget]));
+  });
+});

@@ -85,6 +85,10 @@ interface Compiled {
   schemaId: string;
   cache: Map<string, SetAnswer>;
   targetBits: WeakMap<PolicyTarget, TargetBits>;
+  /** Allow verdicts per Cedar answer and target, for answers whose reasons name nothing of the request. */
+  allowVerdicts: WeakMap<SetAnswer, Map<PolicyTarget, Verdict>>;
+  /** The context attributes some policy of either set reads (undefined: all of them). */
+  contextFields: ReadonlySet<string> | undefined;
 }
 
 interface PrunedTarget {
@@ -114,6 +118,20 @@ interface Verdict extends TargetVerdict {
 }
 
 let engineSeq = 0;
+
+/**
+ * The top-level attributes these plans read of a record, so the rest need not be built for each
+ * request; undefined when some plan takes the record whole.
+ */
+function fieldsRead(plans: ReadonlyArray<ValuePlan | undefined>): ReadonlySet<string> | undefined {
+  const out = new Set<string>();
+  for (const p of plans) {
+    if (p === undefined) continue;
+    if (p.kind !== 'record') return undefined;
+    for (const k of p.fields.keys()) out.add(k);
+  }
+  return out;
+}
 
 function planned(plan: ValuePlan | undefined, rec: CedarRecord): CedarRecord {
   return plan ? (applyPlan(plan, rec) as CedarRecord) : {};
@@ -175,15 +193,18 @@ export function createPolicyEngine(o: PolicyEngineOptions): PolicyEngine {
     const noHold = all.filter((p) => p.class !== 'hold');
     const main = prepare('all', all, !fast);
     if (!main) throw new Error('the policy set is empty');
+    const noHoldSet = noHold.length === all.length ? main : prepare('nohold', noHold, !fast);
     return {
       set,
       byId: new Map(all.map((p) => [p.id, p])),
       order: new Map(all.map((p, i) => [p.id, i])),
       main,
-      noHold: noHold.length === all.length ? main : prepare('nohold', noHold, !fast),
+      noHold: noHoldSet,
       schemaId,
       cache: new Map(),
       targetBits: new WeakMap(),
+      allowVerdicts: new WeakMap(),
+      contextFields: fieldsRead([main.contextPlan, noHoldSet?.contextPlan]),
     };
   }
 
@@ -326,10 +347,30 @@ export function createPolicyEngine(o: PolicyEngineOptions): PolicyEngine {
     };
   }
 
+  /**
+   * The verdict of an allowing answer, kept with the (memoised) answer when no reason of its policies
+   * is a template over the request: most decisions are allows, and building the verdict's lists was
+   * a tenth of a decision. Kept verdicts are frozen, since every decision they serve shares them.
+   */
+  function allowVerdict(c: Compiled, req: Req, t: PolicyTarget, a: SetAnswer): Verdict {
+    if (c.main.validate || cacheSize === 0) return verdict(c, req, t, 'allow', [...a.satisfied]); // answers not memoised
+    let byTarget = c.allowVerdicts.get(a);
+    const kept = byTarget?.get(t);
+    if (kept) return kept;
+    const v = verdict(c, req, t, 'allow', [...a.satisfied]);
+    if (a.satisfied.some((id) => c.byId.get(id)?.reason.includes('{'))) return v;
+    Object.freeze(v.policies);
+    Object.freeze(v.reasons);
+    Object.freeze(v.obligations);
+    if (!byTarget) c.allowVerdicts.set(a, (byTarget = new Map()));
+    byTarget.set(t, Object.freeze(v));
+    return v;
+  }
+
   function targetVerdict(c: Compiled, req: Req, t: PolicyTarget): Verdict {
     const a = evaluate(c, c.main, req, t);
     let v: Verdict;
-    if (a.allow) v = verdict(c, req, t, 'allow', [...a.satisfied]);
+    if (a.allow) v = allowVerdict(c, req, t, a);
     else {
       const hard = a.satisfied.filter((id) => c.byId.get(id)?.class !== 'hold');
       if (hard.length) return verdict(c, req, t, 'deny', hard);
@@ -358,7 +399,7 @@ export function createPolicyEngine(o: PolicyEngineOptions): PolicyEngine {
       return { decisionId, policyVersion: base.policyVersion, kind: 'deny', targetIndex: -1, reasons: ['no target was offered for this request'], policies: [], obligations: [], perTarget: [] };
     }
     try {
-      const req: Req = { input, context: buildContext(input), principal: principalAttrs(input, c.set.principalAttrs), pruned: new Map() };
+      const req: Req = { input, context: buildContext(input, c.contextFields), principal: principalAttrs(input, c.set.principalAttrs), pruned: new Map() };
       const seen: Verdict[] = [];
       for (let i = 0; i < targets.length; i++) {
         const t = targets[i] as PolicyTarget;

@@ -44,32 +44,45 @@ function count(n: number, what: string): number {
 
 /** Cedar sets are unordered; sorting makes equal requests serialise equally (the result cache keys on it). */
 function sortedUnique(xs: readonly string[]): string[] {
+  // Most requests carry no label or tool effect, or one: no Set and no sort for those.
+  if (xs.length < 2) return xs.length === 0 ? [] : [xs[0]!];
   return [...new Set(xs)].sort();
 }
 
-/** The full Cedar context for a request; attribute names match the schema's RequestContext. */
-export function buildContext(input: PolicyInput): CedarRecord {
+/**
+ * The Cedar context for a request; attribute names match the schema's RequestContext. `only` names
+ * the attributes to build (those some policy reads); the others are left out, though their inputs are
+ * still checked, so a malformed input fails the decision whether or not a policy reads it.
+ */
+export function buildContext(input: PolicyInput, only?: ReadonlySet<string>): CedarRecord {
   const c = input.context;
-  const scores: CedarRecord = {};
-  for (const l of USE_LABELS) scores[l] = perMille(c.scores[l] ?? 0);
+  const want = (k: string) => only === undefined || only.has(k);
+  const out: CedarRecord = {};
+  if (want('scores')) {
+    const scores: CedarRecord = {};
+    for (const l of USE_LABELS) scores[l] = perMille(c.scores[l] ?? 0);
+    out.scores = scores;
+  } else {
+    for (const l of USE_LABELS) perMille(c.scores[l] ?? 0);
+  }
   const t = c.time.getTime();
   if (!Number.isFinite(t)) throw new RedlineError('POLICY_FAILED', 'request time is invalid');
-  return {
-    scores,
-    labels: sortedUnique(c.labels),
-    top: c.top,
-    pii: { total: count(c.pii.total, 'pii.total'), protected: count(c.pii.protected, 'pii.protected') },
-    bulk: {
-      distinct_persons: count(c.bulk.distinctPersons, 'bulk.distinctPersons'),
-      window_seconds: count(c.bulk.windowSeconds, 'bulk.windowSeconds'),
-    },
-    legal_authority: c.legalAuthority ?? '',
-    tool_effects: sortedUnique(c.toolEffects),
-    hour: new Date(t).getUTCHours(),
-    // Seconds since the epoch rather than Cedar's datetime extension: converting a datetime costs
-    // the wasm build ~30 µs per call, more than the rest of a typical request.
-    time: Math.floor(t / 1000),
+  if (want('labels')) out.labels = sortedUnique(c.labels);
+  if (want('top')) out.top = c.top;
+  const pii = { total: count(c.pii.total, 'pii.total'), protected: count(c.pii.protected, 'pii.protected') };
+  if (want('pii')) out.pii = pii;
+  const bulk = {
+    distinct_persons: count(c.bulk.distinctPersons, 'bulk.distinctPersons'),
+    window_seconds: count(c.bulk.windowSeconds, 'bulk.windowSeconds'),
   };
+  if (want('bulk')) out.bulk = bulk;
+  if (want('legal_authority')) out.legal_authority = c.legalAuthority ?? '';
+  if (want('tool_effects')) out.tool_effects = sortedUnique(c.toolEffects);
+  if (want('hour')) out.hour = new Date(t).getUTCHours();
+  // Seconds since the epoch rather than Cedar's datetime extension: converting a datetime costs
+  // the wasm build ~30 µs per call, more than the rest of a typical request.
+  if (want('time')) out.time = Math.floor(t / 1000);
+  return out;
 }
 
 /** snake_case → camelCase, memoised: attribute names are few and every decision looks each one up. */
