@@ -5,6 +5,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { RedlineError } from '../errors.js';
 import { parseSse, type SseEvent } from '../wire/index.js';
 import { httpError, networkError, type UpstreamCall } from './http.js';
+import { Watched } from './watch.js';
 
 /**
  * POSTs JSON and resolves with `read` of the parsed JSON of a 2xx answer, for calls that want the
@@ -36,7 +37,7 @@ export function postForJson<T>(call: () => UpstreamCall, read: (json: unknown) =
  * the total timeout and the client's abort, released as soon as the exchange is over. An error status
  * is read whole and rejects with httpError; what a 2xx answer becomes is the subclass's.
  */
-abstract class Exchange implements Dispatcher.DispatchHandler {
+abstract class Exchange extends Watched implements Dispatcher.DispatchHandler {
   protected controller: Dispatcher.DispatchController | null = null;
   /** Timer and listener released: the exchange is over for redline, whatever undici reports later. */
   protected released = false;
@@ -45,13 +46,13 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
   protected headers: Record<string, string | string[] | undefined> = {};
   protected chunks: Buffer[] = [];
   protected size = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly onClientAbort = () => this.abort(this.call.signal.reason);
 
   constructor(
     protected readonly call: UpstreamCall,
     private readonly rejectStart: (e: RedlineError) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   start(): void {
     const { call } = this;
@@ -64,8 +65,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
       this.rejectStart(networkError(call.provider, err, call.signal));
       return;
     }
-    call.signal.addEventListener('abort', this.onClientAbort, { once: true });
-    this.timer = setTimeout(() => this.abort(new DOMException('total timeout', 'TimeoutError')), call.timeouts.totalMs);
+    this.watch(call.signal, call.timeouts.totalMs);
     const { origin, path } = target;
     call.dispatcher.dispatch({
       origin,
@@ -82,7 +82,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
    * Client gone or total timeout: fail now (the request may still be queued for a connection, where
    * undici would not notice for a while) and tear the request down, now or as soon as it starts.
    */
-  protected abort(reason: unknown): void {
+  abort(reason: unknown): void {
     if (this.released) return;
     this.abortReason = reason;
     this.aborted(reason);
@@ -95,8 +95,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
 
   protected release(): void {
     this.released = true;
-    clearTimeout(this.timer);
-    this.call.signal.removeEventListener('abort', this.onClientAbort);
+    this.unwatch();
   }
 
   protected get ok(): boolean {
