@@ -29,7 +29,12 @@ test('request records are batched and all land', async () => {
     s.requests.record({ id: `req_${i}`, time: new Date().toISOString(), principalId: 'p', keyId: 'k', api: 'openai', alias: 'a', provider: 'x', model: 'm', status: 200, errorCode: null, stream: false, inputTokens: 1, outputTokens: 2, latencyMs: 1, attempts: 1, content: null });
   }
   await s.requests.flush();
-  assert.equal((await s.requests.recent(5_000)).length, 1_500);
+  const all = await s.requests.recent(5_000);
+  assert.equal(all.length, 1_500);
+  // Newest first, across the batches the records were written in (1,000 rows, then the rest).
+  assert.deepEqual(all.slice(0, 3).map((r) => r.id), ['req_1499', 'req_1498', 'req_1497']);
+  assert.deepEqual(all.slice(499, 502).map((r) => r.id), ['req_1000', 'req_999', 'req_998']);
+  assert.equal(all.at(-1)?.id, 'req_0');
   await s.close();
 });
 
@@ -42,7 +47,7 @@ test('the server secret is created once, owner-only, and stays the same', () => 
   assert.equal(statSync(join(d, 'server.secret')).mode & 0o777, 0o600);
 });
 
-test('a database from before migration 3 keeps its request rows and loses the unused per-principal index', async () => {
+test('a database from before migrations 3 and 4 keeps its request rows and loses the per-principal and time indexes', async () => {
   const d = dir();
   // A version-2 database: today's schema with the index migration 3 drops, and its version mark.
   const old = openDatabase(d);
@@ -52,8 +57,8 @@ test('a database from before migration 3 keeps its request rows and loses the un
   old.close();
   const db = openDatabase(d);
   const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[]).map((r) => r.name);
-  assert.deepEqual(indexes, ['requests_time']);
-  assert.equal(db.pragma('user_version', { simple: true }), 3);
+  assert.deepEqual(indexes, []);
+  assert.equal(db.pragma('user_version', { simple: true }), 4);
   const s = createSqliteStore(db);
   assert.deepEqual((await s.requests.recent(10)).map((r) => r.id), ['req_old']);
   await s.close();
