@@ -80,6 +80,12 @@ export abstract class Watched {
     }
   }
 
+  static countOn(signal: AbortSignal): number {
+    let n = 0;
+    for (let w = bySignal.get(signal)?.first ?? null; w; w = w.aNext) n++;
+    return n;
+  }
+
   private static sweep(): void {
     // Stopped lazily, on a tick that finds nothing in flight: under load the list empties and refills
     // between ticks, and restarting the timer on every call would cost what it saves.
@@ -102,7 +108,5 @@ export abstract class Watched {
 
 /** Exchanges still watched on this signal (for tests: none once every exchange on it is over). */
 export function watchedOn(signal: AbortSignal): number {
-  let n = 0;
-  for (let w: Watched | null = bySignal.get(signal)?.first ?? null; w; w = (w as unknown as { aNext: Watched | null }).aNext) n++;
-  return n;
+  return Watched.countOn(signal);
 }
