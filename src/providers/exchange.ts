@@ -39,7 +39,7 @@ export function postForJson<T>(call: () => UpstreamCall, read: (json: unknown) =
  */
 abstract class Exchange extends Watched implements Dispatcher.DispatchHandler {
   protected controller: Dispatcher.DispatchController | null = null;
-  /** Timer and listener released: the exchange is over for redline, whatever undici reports later. */
+  /** No longer watched (watch.ts): the exchange is over for redline, whatever undici reports later. */
   protected released = false;
   private abortReason: unknown = undefined;
   protected status = 0;
