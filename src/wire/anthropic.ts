@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { RedlineError } from '../errors.js';
 import { sseFrame } from './sse.js';
+import { compiledParse } from './validate.js';
 import type {
   ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart, ToolChoice, ToolDef, ToolResultPart, Usage,
 } from './types.js';
@@ -68,13 +69,14 @@ const messagesRequest = z.object({
 });
 
 type AnthropicRequestBody = z.infer<typeof messagesRequest>;
+const parseRequestBody = compiledParse('anthropic.request', messagesRequest);
 
 /** Parses a client's Messages request body. Unknown fields are ignored, as the real API tolerates new ones. */
 export function parseAnthropicMessagesRequest(body: unknown): ChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new RedlineError('INVALID_REQUEST', 'request body must be a JSON object');
   }
-  const r = messagesRequest.safeParse(body);
+  const r = parseRequestBody(body);
   if (!r.success) {
     const first = r.error.issues[0];
     const { path, message } = first ? explainIssue(first, []) : { path: [], message: 'invalid request' };
@@ -470,6 +472,9 @@ const upstreamMessage = z.object({
 
 const upstreamText = z.object({ type: z.literal('text'), text: z.string() });
 const upstreamToolUse = z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() });
+const parseUpstreamMessage = compiledParse('anthropic.message', upstreamMessage);
+const parseUpstreamText = compiledParse('anthropic.text', upstreamText);
+const parseUpstreamToolUse = compiledParse('anthropic.tool_use', upstreamToolUse);
 
 function upstreamFault(provider: string, message: string, retryable = true, extra: Record<string, unknown> = {}): RedlineError {
   return new RedlineError('UPSTREAM_FAILED', `provider ${provider} ${message}`, { details: { provider, retryable, ...extra } });
@@ -477,7 +482,7 @@ function upstreamFault(provider: string, message: string, retryable = true, extr
 
 /** An upstream `message` object → ChatResponse. Block types redline does not model (thinking, server tools) are skipped. */
 export function fromAnthropicMessage(json: unknown, provider: string): ChatResponse {
-  const r = upstreamMessage.safeParse(json);
+  const r = parseUpstreamMessage(json);
   if (!r.success) {
     const upstreamType = (json as { error?: { type?: unknown } } | null)?.error?.type;
     throw upstreamFault(provider, 'returned a malformed message', true, typeof upstreamType === 'string' ? { upstreamType } : {});
@@ -486,11 +491,11 @@ export function fromAnthropicMessage(json: unknown, provider: string): ChatRespo
   const content: Array<TextPart | ToolCallPart> = [];
   for (const block of m.content) {
     if (block.type === 'text') {
-      const t = upstreamText.safeParse(block);
+      const t = parseUpstreamText(block);
       if (!t.success) throw upstreamFault(provider, 'returned a malformed text block');
       content.push({ type: 'text', text: t.data.text });
     } else if (block.type === 'tool_use') {
-      const t = upstreamToolUse.safeParse(block);
+      const t = parseUpstreamToolUse(block);
       if (!t.success) throw upstreamFault(provider, 'returned a malformed tool_use block');
       content.push({ type: 'tool_call', id: t.data.id, name: t.data.name, arguments: JSON.stringify(t.data.input ?? {}) });
     }

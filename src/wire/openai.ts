@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { RedlineError } from '../errors.js';
 import { sseFrame } from './sse.js';
+import { compiledParse } from './validate.js';
 import type {
   ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart,
   ToolChoice, ToolDef, ToolResultPart, Usage,
@@ -79,13 +80,14 @@ const requestSchema = z.object({
 });
 
 type ParsedMessage = z.infer<typeof messageSchema>;
+const parseRequestBody = compiledParse('openai.request', requestSchema);
 
 /** Parses an OpenAI Chat Completions request body. Throws INVALID_REQUEST naming the offending path. */
 export function parseOpenAIChatRequest(body: unknown): ChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new RedlineError('INVALID_REQUEST', 'request body must be a JSON object');
   }
-  const r = requestSchema.safeParse(body);
+  const r = parseRequestBody(body);
   if (!r.success) {
     const { path, message } = describeIssue(r.error.issues[0]);
     throw new RedlineError('INVALID_REQUEST', path ? `${path}: ${message}` : message, path ? { param: path } : {});
@@ -429,6 +431,7 @@ const upstreamCompletion = z.object({
   })).min(1),
   usage: z.object({ prompt_tokens: z.number().nullish(), completion_tokens: z.number().nullish() }).nullish(),
 });
+const parseUpstreamCompletion = compiledParse('openai.completion', upstreamCompletion);
 
 /** Reads an upstream `chat.completion` object. Malformed bodies are retryable upstream failures. */
 export function fromOpenAIChatResponse(json: unknown, provider: string): ChatResponse {
@@ -436,7 +439,7 @@ export function fromOpenAIChatResponse(json: unknown, provider: string): ChatRes
   if (upstreamError !== undefined) {
     throw new RedlineError('UPSTREAM_FAILED', `provider ${provider} returned an error: ${upstreamError}`, { details: { provider, retryable: true } });
   }
-  const r = upstreamCompletion.safeParse(json);
+  const r = parseUpstreamCompletion(json);
   if (!r.success) {
     const { path, message } = describeIssue(r.error.issues[0]);
     throw new RedlineError('UPSTREAM_FAILED', `provider ${provider} returned a malformed chat completion (${path || 'body'}: ${message})`, { details: { provider, retryable: true } });
