@@ -106,6 +106,16 @@ test('same input, same output; the classifier keeps no state between calls', () 
   assert.deepEqual(a, b);
 });
 
+test('the whole-request bag counts a feature once, however many parts carry it', () => {
+  // Two copies of a benign turn make the same whole-request bag as one copy (and no passage of it
+  // is redder), so the scores match; counting the shared features twice would change them.
+  for (const text of ['Draft a maintenance schedule for the motor pool.', 'alpha bravo']) {
+    const once = classifier.classify({ user: [text] });
+    const twice = classifier.classify({ user: [text, text] });
+    for (const l of USE_LABELS) assert.ok(Math.abs(once.scores[l] - twice.scores[l]) < 1e-12, `${l}: ${once.scores[l]} vs ${twice.scores[l]}`);
+  }
+});
+
 test('a 200 KB input is truncated, and a red line in the examined tail still blocks', () => {
   const filler = 'The quarterly facilities report covers heating, cleaning contracts and the car park resurfacing schedule. ';
   let big = '';

@@ -107,6 +107,8 @@ class LinearUseClassifier implements UseClassifier {
   /** Buckets already counted in the whole-request bag (generation stamps, as in the extractor). */
   private readonly seen: Uint32Array;
   private generation = 0;
+  /** This request is a single bag: its features are distinct already, so `seen` is neither read nor written. */
+  private soleBag = false;
   private readonly wholeAcc: Float64Array;
   private wholeN = 0;
   private readonly segAcc: Float64Array;
@@ -156,6 +158,7 @@ class LinearUseClassifier implements UseClassifier {
     // A single short part is its own only passage: the whole request; skip the second accumulation.
     const judgeAlone = parts > 1 || (user.length === 1 && (user[0] as string).length > this.opts.chunkChars);
     let truncated = false;
+    this.soleBag = parts === 1 && !judgeAlone;
 
     if (system.length > 0) {
       const end = Math.min(system.length, SYSTEM_CHARS);
@@ -267,6 +270,7 @@ class LinearUseClassifier implements UseClassifier {
     const seg = this.segAcc;
     const seen = this.seen;
     const gen = this.generation;
+    const dedupe = !this.soleBag;
     if (judge) seg.fill(0);
     if (K === 14) {
       this.accumulate14(feats, judge);
@@ -275,8 +279,10 @@ class LinearUseClassifier implements UseClassifier {
         const b = feats[j] as number;
         const row = b * K;
         if (judge) for (let k = 0; k < K; k++) seg[k] = (seg[k] as number) + (q[row + k] as number);
-        if (seen[b] === gen) continue;
-        seen[b] = gen;
+        if (dedupe) {
+          if (seen[b] === gen) continue;
+          seen[b] = gen;
+        }
         this.wholeN++;
         for (let k = 0; k < K; k++) whole[k] = (whole[k] as number) + (q[row + k] as number);
       }
@@ -304,6 +310,9 @@ class LinearUseClassifier implements UseClassifier {
     const q = this.model.q;
     const seen = this.seen;
     const gen = this.generation;
+    // A one-bag request (a short lone message) skips `seen`: a megabyte of stamps whose scattered
+    // reads miss cache in the running gateway, for features the extractor has already made distinct.
+    const dedupe = !this.soleBag;
     const w = this.wholeAcc;
     let w0 = w[0] as number, w1 = w[1] as number, w2 = w[2] as number, w3 = w[3] as number, w4 = w[4] as number, w5 = w[5] as number, w6 = w[6] as number;
     let w7 = w[7] as number, w8 = w[8] as number, w9 = w[9] as number, w10 = w[10] as number, w11 = w[11] as number, w12 = w[12] as number, w13 = w[13] as number;
@@ -319,8 +328,10 @@ class LinearUseClassifier implements UseClassifier {
         s0 += q0; s1 += q1; s2 += q2; s3 += q3; s4 += q4; s5 += q5; s6 += q6;
         s7 += q7; s8 += q8; s9 += q9; s10 += q10; s11 += q11; s12 += q12; s13 += q13;
       }
-      if (seen[b] === gen) continue;
-      seen[b] = gen;
+      if (dedupe) {
+        if (seen[b] === gen) continue;
+        seen[b] = gen;
+      }
       fresh++;
       w0 += q0; w1 += q1; w2 += q2; w3 += q3; w4 += q4; w5 += q5; w6 += q6;
       w7 += q7; w8 += q8; w9 += q9; w10 += q10; w11 += q11; w12 += q12; w13 += q13;
