@@ -273,7 +273,7 @@ export function recordRefused(api: ApiFlavour, request: FastifyRequest, elapsedM
   if (request.recorded) return;
   request.recorded = true;
   if (!request.caller) {
-    deps.metrics.requests.inc({ api, alias: 'unknown', provider: 'none', status: String(normaliseError(err).status) });
+    deps.metrics.requests.add(1, api, 'unknown', 'none', String(normaliseError(err).status));
     return;
   }
   recorder(api, request.id, request.caller, undefined, deps, performance.now() - elapsedMs).fail(err);
@@ -299,11 +299,11 @@ function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatR
       content: req && (deps.storeContent || o.logContent) ? JSON.stringify({ request: req, response: res ?? null }) : null,
     });
     const m = deps.metrics;
-    m.requests.inc({ api, alias: o.alias, provider: o.provider ?? 'none', status: String(status) });
+    m.requests.add(1, api, o.alias, o.provider ?? 'none', String(status));
     if (o.provider && o.model) {
       m.latency.observe({ api, provider: o.provider, model: o.model, stream: String(req?.stream ?? false) }, latencyMs / 1000);
-      if (usage.inputTokens) m.tokens.inc({ provider: o.provider, model: o.model, direction: 'input' }, usage.inputTokens);
-      if (usage.outputTokens) m.tokens.inc({ provider: o.provider, model: o.model, direction: 'output' }, usage.outputTokens);
+      if (usage.inputTokens) m.tokens.add(usage.inputTokens, o.provider, o.model, 'input');
+      if (usage.outputTokens) m.tokens.add(usage.outputTokens, o.provider, o.model, 'output');
     }
   };
   return {
