@@ -8,7 +8,39 @@
 import { Ajv } from 'ajv';
 import { z } from 'zod';
 
-const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+// `discriminator` lets a oneOf pick its branch by a tag property (OpenAPI's keyword) instead of trying
+// every branch to prove exactly one matches: 3.6 to 7 times faster on chat requests, whose messages and
+// content parts are all tagged unions.
+const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false, discriminator: true });
+
+type SchemaNode = { [k: string]: unknown };
+
+/**
+ * Marks each oneOf that zod wrote for a discriminatedUnion (every branch an object whose required
+ * property P is a const, the same P for all) with `discriminator: { propertyName: P }`. Same verdicts:
+ * zod too refuses a value whose tag is missing or matches no branch.
+ */
+function markDiscriminators(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const x of node) markDiscriminators(x);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const s = node as SchemaNode;
+  for (const v of Object.values(s)) markDiscriminators(v);
+  const branches = s.oneOf;
+  if (!Array.isArray(branches) || branches.length === 0) return;
+  const tagOf = (b: SchemaNode, k: string) => ((b.properties as Record<string, SchemaNode> | undefined)?.[k])?.const;
+  const first = branches[0] as SchemaNode;
+  const tag = Object.keys((first.properties as object | undefined) ?? {}).find((k) => branches.every((b: SchemaNode) =>
+    b.type === 'object' && typeof tagOf(b, k) === 'string' && Array.isArray(b.required) && b.required.includes(k)));
+  if (tag !== undefined && new Set(branches.map((b: SchemaNode) => tagOf(b, tag))).size === branches.length) {
+    // Every branch is an object, so the union is too; saying so makes ajv check the type before it
+    // reads the tag (its discriminator code would otherwise read a property of null).
+    s.type = 'object';
+    s.discriminator = { propertyName: tag };
+  }
+}
 
 export type SafeParse<T> = { success: true; data: T } | { success: false; error: z.ZodError };
 
@@ -20,9 +52,20 @@ export type SafeParse<T> = { success: true; data: T } | { success: false; error:
  * can only cost time, and wire/validate.test.ts checks that the two agree.
  */
 export function compiledParse<S extends z.ZodType>(name: string, schema: S): (value: unknown) => SafeParse<z.output<S>> {
-  const check = ajv.compile(z.toJSONSchema(schema, { io: 'input', target: 'draft-7', unrepresentable: 'throw' }));
+  const json = z.toJSONSchema(schema, { io: 'input', target: 'draft-7', unrepresentable: 'throw' });
+  markDiscriminators(json);
+  const check = ajv.compile(json);
   shapes.set(name, { schema, check: (v) => check(v) });
-  return (value) => (check(value) ? { success: true, data: value as z.output<S> } : schema.safeParse(value));
+  return (value) => (passes(check, value) ? { success: true, data: value as z.output<S> } : schema.safeParse(value));
+}
+
+/** A compiled check that throws (it should not) counts as a refusal: zod then gives the verdict. */
+function passes(check: (v: unknown) => boolean, value: unknown): boolean {
+  try {
+    return check(value);
+  } catch {
+    return false;
+  }
 }
 
 const shapes = new Map<string, { schema: z.ZodType; check(value: unknown): boolean }>();
