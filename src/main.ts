@@ -11,7 +11,7 @@ import { createPolicyEngine, DEFAULT_POLICY_DIR, newDecisionId, type ReloadResul
 import { createProvider, defaultBaseUrl, type Provider } from './providers/index.js';
 import { createExecutor, createRouteTable } from './routing/index.js';
 import {
-  createSqliteSketchStore, createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, loadOrCreateSecret, openDatabase, type Store,
+  createSqliteSketchStore, createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, loadOrCreateSecret, openDatabase, startCheckpointer, type Store,
 } from './store/index.js';
 
 export interface Gateway {
@@ -133,6 +133,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
     ],
     publicRoutes: [(pub) => ledgerRoutes(pub, { ledger })],
   });
+  const checkpointer = startCheckpointer(db, { onProblem: (message) => app.log.warn(message) });
   const stopWatch = config.policy.watch ? engine.watch(() => void reloadPolicy('file change')) : () => {};
 
   let url = '';
@@ -149,6 +150,7 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
       await approvals.close();
       await ledger.close();
       for (const p of providers.values()) await p.close?.();
+      await checkpointer.stop();
       await store.close();
     },
   };

@@ -10,8 +10,9 @@
 //
 // Failure: a commit that fails refuses its entries (LEDGER_PUSHBACK); a thread that dies refuses every
 // entry in flight, and the next append starts a new one. Nothing is acknowledged that has not committed.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { RedlineError } from '../errors.js';
+import { startWorker } from '../threads.js';
 import type { AppendOptions } from './entry.js';
 import { ledgerFront, pushback, type LedgerOptions } from './ledger.js';
 import type { FromLedgerThread, LedgerThreadData, ToLedgerThread } from './thread-protocol.js';
@@ -27,18 +28,7 @@ interface Waiting {
 
 export type LedgerThreadOptions = Omit<LedgerOptions, 'maxBatch' | 'maxDelayMs' | 'now'>;
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
-
-/**
- * Run from source (the tests load TypeScript through tsx), Node 20 does not carry `--import` hooks into
- * a worker, so the thread registers tsx itself before loading its TypeScript entry.
- */
-function newWorker(workerData: LedgerThreadData): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData });
-  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
+const newWorker = (workerData: LedgerThreadData): Worker => startWorker(import.meta.url, 'worker', workerData);
 const HASH = 32;
 
 export async function startLedgerThread(o: LedgerThreadOptions): Promise<Ledger> {

@@ -3,3 +3,4 @@ export { openDatabase, createSqliteStore } from './sqlite.js';
 export { generateApiKey, hashApiKey, keyDisplayPrefix, KEY_PREFIX } from './keys.js';
 export { createSqliteSketchStore, createMemorySketchStore } from './sketch-store.js';
 export { loadOrCreateSecret } from './secrets.js';
+export { startCheckpointer, type Checkpointer } from './checkpointer.js';

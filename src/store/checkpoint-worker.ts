@@ -1,0 +1,44 @@
+// The WAL checkpointer thread (see checkpointer.ts): its own connection to the gateway's database.
+// Every tick a PASSIVE checkpoint copies committed frames into the database file without taking any
+// lock a writer needs; once the WAL holds restartFrames frames, a RESTART finishes the few frames left
+// and makes the next commit write the WAL from its start again, so the file stays bounded.
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { CheckpointerData, FromCheckpointer } from './checkpointer.js';
+
+type Result = { busy: number; log: number; checkpointed: number };
+
+const port = parentPort!;
+const cfg = workerData as CheckpointerData;
+const db = new Database(cfg.file, { fileMustExist: true });
+// RESTART waits this long for the writer between two commits; a busy answer is retried next tick.
+db.pragma('busy_timeout = 1000');
+const send = (m: FromCheckpointer) => port.postMessage(m);
+
+function checkpoint(mode: 'PASSIVE' | 'RESTART'): Result | undefined {
+  try {
+    const [r] = db.pragma(`wal_checkpoint(${mode})`) as Result[];
+    return r;
+  } catch (e) {
+    send({ t: 'failed', message: (e as Error).message });
+    return undefined;
+  }
+}
+
+function tick(): void {
+  const r = checkpoint('PASSIVE');
+  if (!r || r.log === 0) return;
+  let restarted = false;
+  if (r.log >= cfg.restartFrames) restarted = checkpoint('RESTART')?.busy === 0;
+  send({ t: 'checkpointed', frames: r.log, copied: r.checkpointed, restarted });
+}
+
+const timer = setInterval(tick, cfg.intervalMs);
+port.on('message', (m: 'stop') => {
+  if (m !== 'stop') return;
+  clearInterval(timer);
+  tick();
+  db.close();
+  port.close();
+});
+send({ t: 'ready' });
