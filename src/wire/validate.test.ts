@@ -83,8 +83,9 @@ const awkward = fc.oneof(
 const edit: fc.Arbitrary<Edit> = fc.record({ kind: fc.constantFrom('replace', 'remove', 'add'), at: fc.nat(), value: awkward });
 
 test('every wire shape has valid examples here, and they pass both ways', () => {
-  assert.deepEqual([...compiledShapes().keys()].sort(), Object.keys(SEEDS).sort());
-  for (const [name, { schema, check }] of compiledShapes()) {
+  const wire = [...compiledShapes()].filter(([name]) => !name.startsWith('test.'));
+  assert.deepEqual(wire.map(([name]) => name).sort(), Object.keys(SEEDS).sort());
+  for (const [name, { schema, check }] of wire) {
     for (const seed of SEEDS[name]!) {
       assert.equal(schema.safeParse(seed).success, true, `${name}: zod refuses a seed`);
       assert.equal(check(seed), true, `${name}: the compiled check refuses a seed`);
@@ -93,7 +94,7 @@ test('every wire shape has valid examples here, and they pass both ways', () => 
 });
 
 test('the compiled check agrees with zod on mutated bodies of every wire shape', () => {
-  for (const [name, { schema, check }] of compiledShapes()) {
+  for (const [name, { schema, check }] of [...compiledShapes()].filter(([n]) => !n.startsWith('test.'))) {
     fc.assert(
       fc.property(fc.constantFrom(...SEEDS[name]!), fc.array(edit, { minLength: 1, maxLength: 3 }), (seed, edits) => {
         const body = edits.reduce(edited, seed);

@@ -48,8 +48,9 @@ export type SafeParse<T> = { success: true; data: T } | { success: false; error:
  * `schema.safeParse`, with a compiled fast path for bodies that pass. The shapes given here must not
  * transform values (no defaults, transforms or coercion), since a body that passes is returned as it
  * came; unknown keys stay on it, so readers take only the fields they know (the wire parsers rebuild
- * every object they keep). A body the fast path refuses still gets zod's verdict, so a disagreement
- * can only cost time, and wire/validate.test.ts checks that the two agree.
+ * every object they keep). A body the fast path refuses still gets zod's verdict, so a wrong refusal
+ * only costs time; a wrong pass would let a malformed body through, which wire/validate.test.ts
+ * guards against by holding the two to the same verdicts.
  */
 export function compiledParse<S extends z.ZodType>(name: string, schema: S): (value: unknown) => SafeParse<z.output<S>> {
   const json = z.toJSONSchema(schema, { io: 'input', target: 'draft-7', unrepresentable: 'throw' });
