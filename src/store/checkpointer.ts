@@ -9,7 +9,8 @@
 // connection checkpoints on a timer (checkpoint-worker.ts): PASSIVE, which never blocks readers or
 // writers, and now and then a RESTART, without which a busy WAL would never be rewound (a commit nearly
 // always lands while a checkpoint runs). A RESTART holds the write lock for the frames PASSIVE left and
-// an fsync; a commit meanwhile waits (measured 17 to 20 ms, about every 8,000 frames).
+// an fsync, and a commit that comes meanwhile waits: in that loop RESTARTs took 17 to 20 ms, waiting for
+// the lock included, one every 8,000 frames, and the slowest commit (20 ms) was one that waited.
 //
 // Durability does not change: a commit is durable when COMMIT returns (synchronous decides how), and a
 // checkpoint only copies what is already committed, with the same fsyncs. If the thread fails or dies,
