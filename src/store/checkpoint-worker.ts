@@ -25,12 +25,31 @@ function checkpoint(mode: 'PASSIVE' | 'RESTART'): Result | undefined {
   }
 }
 
+// SQLite reports frames in the WAL and frames copied so far, both counted from the WAL's last rewind;
+// these turn that into frames copied per tick.
+let lastLog = 0;
+let lastCopied = 0;
+function copiedSince(r: Result): number {
+  if (r.log < lastLog) lastCopied = 0; // rewound since the last tick
+  const n = Math.max(0, r.checkpointed - lastCopied);
+  lastLog = r.log;
+  lastCopied = r.checkpointed;
+  return n;
+}
+
 function tick(): void {
   const r = checkpoint('PASSIVE');
-  if (!r || r.log === 0) return;
+  if (!r || r.log <= 0) return;
+  let copied = copiedSince(r);
   let restarted = false;
-  if (r.log >= cfg.restartFrames) restarted = checkpoint('RESTART')?.busy === 0;
-  send({ t: 'checkpointed', frames: r.log, copied: r.checkpointed, restarted });
+  if (r.log >= cfg.restartFrames) {
+    const x = checkpoint('RESTART');
+    if (x && x.busy === 0) {
+      restarted = true;
+      copied += copiedSince(x);
+    }
+  }
+  if (copied > 0 || restarted) send({ t: 'checkpointed', copied, restarted });
 }
 
 const timer = setInterval(tick, cfg.intervalMs);

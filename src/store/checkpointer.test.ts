@@ -41,7 +41,9 @@ test('the thread checkpoints what the gateway connection commits, and rewinds th
     }
     await until(() => c.stats().restarts >= 2);
     const s = c.stats();
-    assert.ok(s.framesCopied >= 2000, `frames copied: ${s.framesCopied}`);
+    // Every commit wrote at least one frame (about three here), and each is counted once however many
+    // ticks saw it (summing SQLite's running totals instead gave about 20,000 here).
+    assert.ok(s.framesCopied >= 3000 && s.framesCopied < 3000 * 4, `frames copied: ${s.framesCopied}`);
     assert.ok(statSync(file).size > 3000 * 3000, 'the rows reached the database file itself');
     // Without the RESTARTs the WAL would hold every frame written: over 9 MB here.
     assert.ok(statSync(file + '-wal').size < 4_000_000, `WAL rewound (${statSync(file + '-wal').size} bytes)`);

@@ -21,11 +21,11 @@ import { startWorker } from '../threads.js';
 export interface CheckpointerData { file: string; intervalMs: number; restartFrames: number }
 export type FromCheckpointer =
   | { t: 'ready' }
-  | { t: 'checkpointed'; frames: number; copied: number; restarted: boolean }
+  | { t: 'checkpointed'; copied: number; restarted: boolean }
   | { t: 'failed'; message: string };
 
 export interface CheckpointerStats {
-  /** Ticks that found frames in the WAL, frames they copied, and RESTARTs that rewound it. */
+  /** Ticks that copied frames into the database file, frames copied, and RESTARTs that rewound the WAL. */
   checkpoints: number;
   framesCopied: number;
   restarts: number;
