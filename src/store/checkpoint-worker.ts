@@ -11,8 +11,10 @@ type Result = { busy: number; log: number; checkpointed: number };
 const port = parentPort!;
 const cfg = workerData as CheckpointerData;
 const db = new Database(cfg.file, { fileMustExist: true });
-// RESTART waits this long for the writer between two commits; a busy answer is retried next tick.
-db.pragma('busy_timeout = 1000');
+// No waiting: a RESTART that finds a commit in progress, or a reader still on an older snapshot, returns
+// at once and is tried again next tick. Waiting would hold the write lock meanwhile, and a long reader
+// (say `redline ledger verify` on the live database) would then stall every commit of the gateway.
+db.pragma('busy_timeout = 0');
 const send = (m: FromCheckpointer) => port.postMessage(m);
 
 function checkpoint(mode: 'PASSIVE' | 'RESTART'): Result | undefined {
