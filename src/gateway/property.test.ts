@@ -66,3 +66,30 @@ test('prototype pollution and deep nesting are refused cleanly', async () => {
   const after = await gw.post('/v1/chat/completions', { model: 'demo', messages: [{ role: 'user', content: 'still up' }] });
   assert.equal(after.status, 200);
 });
+
+test('tool schemas nested to the limit go through (and into the ledger); one level deeper is a 400 naming the param', async () => {
+  const { MAX_JSON_DEPTH } = await import('../wire/depth.js');
+  // An object `levels` deep: each level a JSON object.
+  const nested = (levels: number): Record<string, unknown> => {
+    let v: Record<string, unknown> = { type: 'string' };
+    for (let i = 1; i < levels; i++) v = { x: v };
+    return v;
+  };
+  const openai = (schema: unknown) => ({ model: 'demo', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f', parameters: schema } }] });
+  const anthropic = (schema: unknown) => ({ model: 'demo', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'f', input_schema: { type: 'object', ...schema as object } }] });
+  for (const [path, build, param] of [
+    ['/v1/chat/completions', openai, 'tools[0].function.parameters'],
+    ['/v1/messages', anthropic, 'tools.0.input_schema'],
+  ] as const) {
+    const ok = await gw.post(path, build(nested(MAX_JSON_DEPTH)));
+    assert.equal(ok.status, 200, `${path} at the limit: ${await ok.text()}`);
+    await ok.arrayBuffer().catch(() => {});
+    const bad = await gw.post(path, build(nested(MAX_JSON_DEPTH + 1)));
+    const text = await bad.text();
+    assert.equal(bad.status, 400, `${path} one level deeper: ${text}`);
+    const j = JSON.parse(text);
+    assert.match(j.error.message, new RegExp(`nested more than ${MAX_JSON_DEPTH} levels`));
+    if (path === '/v1/chat/completions') assert.equal(j.error.param, param);
+    else assert.ok(j.error.message.startsWith(param), j.error.message);
+  }
+});

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { RedlineError } from '../errors.js';
 import { sseFrame } from './sse.js';
+import { checkJsonDepth } from './depth.js';
 import { compiledParse } from './validate.js';
 import type {
   ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart, ToolChoice, ToolDef, ToolResultPart, Usage,
@@ -15,13 +16,6 @@ import type {
 // ---------------------------------------------------------------------------------------------
 // Client side: request parsing
 // ---------------------------------------------------------------------------------------------
-
-/**
- * Deepest nesting accepted in free-form JSON (tool inputs, input schemas). JSON.stringify recurses,
- * so an adversarial body nested a hundred thousand levels deep would otherwise blow the stack later
- * in the pipeline instead of failing here as a 400.
- */
-const MAX_JSON_DEPTH = 100;
 
 const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
 
@@ -98,7 +92,7 @@ function toChatRequest(b: AnthropicRequestBody): ChatRequest {
           return imagePart(block.source);
         case 'tool_use':
           if (m.role !== 'assistant') invalid(`${at}.type`, 'tool_use blocks are only allowed in assistant messages');
-          checkDepth(block.input, `${at}.input`);
+          checkJsonDepth(block.input, `${at}.input`);
           return { arguments: JSON.stringify(block.input), id: block.id, name: block.name, type: 'tool_call' };
         case 'tool_result': {
           if (m.role !== 'user') invalid(`${at}.type`, 'tool_result blocks are only allowed in user messages');
@@ -118,7 +112,7 @@ function toChatRequest(b: AnthropicRequestBody): ChatRequest {
   if (b.system !== undefined) req.system = typeof b.system === 'string' ? b.system : b.system.map((s) => s.text).join('\n\n');
   if (b.tools !== undefined) {
     req.tools = b.tools.map((t, i): ToolDef => {
-      checkDepth(t.input_schema, `tools.${i}.input_schema`);
+      checkJsonDepth(t.input_schema, `tools.${i}.input_schema`);
       return { name: t.name, ...(t.description !== undefined && { description: t.description }), parameters: t.input_schema };
     });
   }
@@ -142,17 +136,6 @@ function imagePart(source: z.infer<typeof imageSource>): ImagePart {
 
 function invalid(param: string, message: string): never {
   throw new RedlineError('INVALID_REQUEST', `${param}: ${message}`, { param });
-}
-
-/** Iterative (an adversarial depth must not overflow the stack while being measured). */
-function checkDepth(root: unknown, param: string): void {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (d > MAX_JSON_DEPTH) invalid(param, `nested more than ${MAX_JSON_DEPTH} levels deep`);
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
-  }
 }
 
 type Issue = z.core.$ZodIssue;

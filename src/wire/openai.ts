@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { RedlineError } from '../errors.js';
 import { sseFrame } from './sse.js';
+import { checkJsonDepth } from './depth.js';
 import { compiledParse } from './validate.js';
 import type {
   ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart,
@@ -104,7 +105,7 @@ export function parseOpenAIChatRequest(body: unknown): ChatRequest {
   const req: ChatRequest = { model: b.model, messages, stream: b.stream ?? false };
   const system = systemTexts.join('\n\n');
   if (system !== '') req.system = system;
-  if (b.tools && b.tools.length > 0) req.tools = b.tools.map(toToolDef);
+  if (b.tools && b.tools.length > 0) req.tools = b.tools.map((t, i) => toToolDef(t, i));
   if (b.tool_choice != null) req.toolChoice = toToolChoice(b.tool_choice);
   const maxTokens = b.max_completion_tokens ?? b.max_tokens;
   if (maxTokens != null) req.maxTokens = maxTokens;
@@ -173,7 +174,8 @@ function toImagePart(u: string | { url: string; detail?: string | null | undefin
   return u.detail != null ? { detail: u.detail, type: 'image', url: u.url } : { type: 'image', url: u.url };
 }
 
-function toToolDef(t: z.infer<typeof toolSchema>): ToolDef {
+function toToolDef(t: z.infer<typeof toolSchema>, i: number): ToolDef {
+  if (t.function.parameters != null) checkJsonDepth(t.function.parameters, `tools[${i}].function.parameters`);
   // The API reference: omitting `parameters` defines a function with an empty parameter list.
   const def: ToolDef = { name: t.function.name, parameters: t.function.parameters ?? { type: 'object', properties: {} } };
   if (t.function.description != null) def.description = t.function.description;
