@@ -9,6 +9,7 @@ export const ERROR_CATALOGUE = {
   AUTH_FAILED: { status: 401, openaiType: 'authentication_error', anthropicType: 'authentication_error' },
   FORBIDDEN: { status: 403, openaiType: 'permission_error', anthropicType: 'permission_error' },
   NOT_FOUND: { status: 404, openaiType: 'invalid_request_error', anthropicType: 'not_found_error' },
+  METHOD_NOT_ALLOWED: { status: 405, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error' },
   MODEL_NOT_FOUND: { status: 404, openaiType: 'invalid_request_error', anthropicType: 'not_found_error' },
   POLICY_DENIED: { status: 403, openaiType: 'permission_error', anthropicType: 'permission_error' },
   APPROVAL_REQUIRED: { status: 403, openaiType: 'permission_error', anthropicType: 'permission_error' },

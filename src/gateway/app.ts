@@ -102,8 +102,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // Anthropic's API names it `request-id`, and its SDK reads that header (`_request_id`, `requestID`).
+    if (request.url.startsWith('/v1/messages')) reply.header('request-id', request.id);
     done();
   });
+  // Every body redline reads is JSON: without this, Fastify's built-in text parser would take a
+  // text/plain body and the route would report it as "not a JSON object" rather than 415.
+  app.removeContentTypeParser('text/plain');
+  // The client-facing paths answer other methods with 405 and the methods they do take, as the
+  // providers' APIs do, rather than with the not-found handler's 404.
+  for (const [url, allow] of [['/v1/chat/completions', 'POST'], ['/v1/messages', 'POST'], ['/v1/models', 'GET, HEAD']] as const) {
+    app.route({
+      method: allow === 'POST' ? ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'] : ['POST', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      handler: (request, reply) => {
+        reply.header('allow', allow);
+        return sendError(reply, flavourOf(request.url), new RedlineError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${url}; use ${allow.split(',')[0]}`));
+      },
+    });
+  }
 
   app.register(async (api) => {
     api.addHook('onRequest', authenticate);

@@ -23,9 +23,11 @@ describe('round trip on the demo model', () => {
     assert.ok(body.usage.total_tokens > 0);
   });
 
-  test('Anthropic message', async () => {
+  test('Anthropic message, with the request-id header its SDK reads', async () => {
     const res = await gw.post('/v1/messages', msgs, { authorization: '', 'x-api-key': gw.key });
     assert.equal(res.status, 200);
+    assert.match(res.headers.get('request-id') ?? '', /^req_[A-Za-z0-9]{20}$/);
+    assert.equal(res.headers.get('request-id'), res.headers.get('x-request-id'));
     const body = await res.json() as any;
     assert.equal(body.type, 'message');
     assert.equal(body.stop_reason, 'end_turn');
@@ -178,9 +180,26 @@ describe('keys and bad input, each in the API\'s own error shape', () => {
     assert.equal((await res.json() as any).error.code, 'body_too_large');
   });
 
-  test('wrong content type: 415', async () => {
+  test('wrong content type: 415, text/plain included, in each API\'s shape', async () => {
     const res = await gw.post('/v1/chat/completions', 'model=demo', { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(res.status, 415);
+    const plain = await gw.post('/v1/chat/completions', JSON.stringify(chat), { 'content-type': 'text/plain' });
+    assert.equal(plain.status, 415);
+    assert.equal((await plain.json() as any).error.code, 'unsupported_media_type');
+    const anth = await gw.post('/v1/messages', JSON.stringify(msgs), { 'content-type': 'text/plain' });
+    assert.equal(anth.status, 415);
+    assert.equal((await anth.json() as any).type, 'error');
+  });
+
+  test('another method on a client-facing path: 405 with Allow, in the API\'s shape', async () => {
+    for (const [method, path, allow] of [['GET', '/v1/chat/completions', 'POST'], ['PUT', '/v1/messages', 'POST'], ['DELETE', '/v1/models', 'GET, HEAD']] as const) {
+      const res = await fetch(gw.url + path, { method, headers: { authorization: `Bearer ${gw.key}` } });
+      assert.equal(res.status, 405, `${method} ${path}`);
+      assert.equal(res.headers.get('allow'), allow);
+      const body = await res.json() as any;
+      if (path === '/v1/messages') assert.equal(body.type, 'error');
+      else assert.equal(body.error.code, 'method_not_allowed');
+    }
   });
 
   test('unknown path: 404 in the OpenAI shape', async () => {

@@ -116,6 +116,7 @@ describe('@anthropic-ai/sdk', () => {
   test('demo: message, stream and tool use', async () => {
     const m = await anthropic.messages.create({ model: 'demo', max_tokens: 100, messages: [{ role: 'user', content: 'hi claude' }] });
     assert.match((m.content[0] as any).text, /hi claude/);
+    assert.match(m._request_id ?? '', /^req_/, 'the SDK reads the request-id header');
     const s = await anthropic.messages.stream({ model: 'demo', max_tokens: 100, messages: [{ role: 'user', content: 'streaming' }] }).finalMessage();
     assert.match((s.content[0] as any).text, /streaming/);
     const t = await anthropic.messages.stream({ model: 'demo', max_tokens: 100, tools: [{ name: 'get_weather', input_schema: weatherTool.parameters as any }], messages: [{ role: 'user', content: 'weather' }] }).finalMessage();
