@@ -38,3 +38,10 @@ test('a summed counter refuses what a counter cannot add', () => {
   const m = createMetrics();
   for (const n of [-1, Number.NaN, Number.POSITIVE_INFINITY]) assert.throws(() => m.tokens.add(n, 'p', 'm', 'input'), TypeError);
 });
+
+test('process and Node.js metrics keep the names standard dashboards look for', async () => {
+  const text = await createMetrics().registry.metrics();
+  assert.match(text, /^process_cpu_seconds_total /m);
+  assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+  assert.doesNotMatch(text, /redline_process_/);
+});
