@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { isRedlineError } from '../errors.js';
+import { cliErrorText } from './errors.js';
 import { buildProgram } from './program.js';
 import { register as config } from './commands/config.js';
 import { register as keys } from './commands/keys.js';
@@ -13,6 +13,6 @@ import { register as report } from './commands/report.js';
 
 const program = buildProgram([serve, config, keys, policy, classify, ledger, report, approvals, receipt]);
 program.parseAsync(process.argv).catch((e: unknown) => {
-  console.error(isRedlineError(e) ? `${e.code}: ${e.message}${e.details?.issues ? '\n  - ' + (e.details.issues as string[]).join('\n  - ') : ''}` : e);
+  console.error(cliErrorText(e));
   process.exit(1);
 });

@@ -29,7 +29,10 @@ const MIGRATIONS = [
   `DROP INDEX IF EXISTS requests_time;`,
 ];
 
-export function openDatabase(dataDir: string, file = 'redline.db'): Database.Database {
+/** The database's file name under a data directory. */
+export const DB_FILE = 'redline.db';
+
+export function openDatabase(dataDir: string, file = DB_FILE): Database.Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, file);
   const db = new Database(path);

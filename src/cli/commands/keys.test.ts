@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,4 +36,29 @@ test('config check explains each problem with its path and exits 1; a good file 
   const ok = cli('config', 'check', good);
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /ok \(1 providers, 1 routes\)/);
+});
+
+test('keys list and revoke refuse a data directory without a database, and create says it starts one', () => {
+  const empty = mkdtempSync(join(tmpdir(), 'redline-keys-typo-'));
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { env: { ...process.env, REDLINE_DATA_DIR: empty, REDLINE_CONFIG: '' }, encoding: 'utf8' });
+  for (const args of [['keys', 'list'], ['keys', 'revoke', 'key_x']]) {
+    const r = run(...args);
+    assert.equal(r.status, 1, args.join(' '));
+    assert.match(r.stderr, /no redline database at .*redline\.db/);
+    assert.equal(existsSync(join(empty, 'redline.db')), false, `${args.join(' ')} created no database`);
+  }
+  const c = run('keys', 'create', '--principal', 'first', '--json');
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stderr, /a new one is created there/);
+  assert.equal(existsSync(join(empty, 'redline.db')), true);
+  assert.doesNotMatch(run('keys', 'create', '--principal', 'second').stderr, /new one/, 'said only when the database is new');
+});
+
+test('command errors are one line, without a stack trace', () => {
+  for (const args of [['config', 'check', join(dataDir, 'missing.yaml')], ['keys', 'create', '--principal', 'p-attr', '--attr', 'badattr']]) {
+    const r = cli(...args);
+    assert.equal(r.status, 1, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('note:')).length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, r.stderr);
+  }
 });

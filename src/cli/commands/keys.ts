@@ -1,9 +1,24 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../../config/index.js';
-import { createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, openDatabase, type Store } from '../../store/index.js';
+import { RedlineError } from '../../errors.js';
+import { DB_FILE, createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, openDatabase, type Store } from '../../store/index.js';
 
-async function withStore<T>(fn: (s: Store) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on the store in $REDLINE_DATA_DIR. Only `create` may start a new database (keys can be
+ * made before the gateway's first start), and it says so: a mistyped directory would otherwise take
+ * the key into a database the gateway never reads. The other commands refuse a directory without one.
+ */
+async function withStore<T>(fn: (s: Store) => Promise<T>, o: { create?: boolean } = {}): Promise<T> {
   const config = loadConfig();
+  const file = join(config.dataDir, DB_FILE);
+  if (!existsSync(file)) {
+    if (!o.create) {
+      throw new RedlineError('NOT_FOUND', `no redline database at ${file}: set REDLINE_DATA_DIR to the gateway's data directory (it is created when the gateway first starts)`);
+    }
+    console.error(`note: no database at ${file}; a new one is created there (set REDLINE_DATA_DIR if the gateway uses another directory)`);
+  }
   const store = createSqliteStore(openDatabase(config.dataDir));
   try {
     return await fn(store);
@@ -52,7 +67,7 @@ export function register(program: Command): void {
         await s.audit.add(keyChange('key_created', info.id, p.id));
         if (o.json) console.log(JSON.stringify({ key, id: info.id, principal: p }));
         else console.log(`${key}\n(key id ${info.id}, principal ${p.name}, roles ${p.roles.join(',') || 'none'}; shown only once)`);
-      });
+      }, { create: true });
     });
   keys
     .command('list')

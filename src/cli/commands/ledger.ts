@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { Agent, request } from 'undici';
 import { KEY_FILE, VERIFIERS_FILE, openLedgerReader, readVerifierKeys, rotateSigningKey, signingKeyFrom } from '../../ledger/index.js';
 import { contentOf, contentSalt, type Call } from '../../gateway/index.js';
-import { createSqliteStore, loadOrCreateSecret, openDatabase } from '../../store/index.js';
+import { DB_FILE, createSqliteStore, loadOrCreateSecret, openDatabase } from '../../store/index.js';
 import type { ChatRequest } from '../../wire/index.js';
 import {
   entriesPath,
@@ -56,8 +56,7 @@ export interface Source {
   close(): Promise<void>;
 }
 
-/** The file name the gateway's store uses under its data directory (src/store/sqlite.ts). */
-export const DB_FILE = 'redline.db';
+export { DB_FILE };
 
 export class CheckFailed extends Error {}
 
