@@ -11,7 +11,7 @@ import { createPolicyEngine, DEFAULT_POLICY_DIR, newDecisionId, type ReloadResul
 import { createProvider, defaultBaseUrl, type Provider } from './providers/index.js';
 import { createExecutor, createRouteTable } from './routing/index.js';
 import {
-  createSqliteSketchStore, createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, loadOrCreateSecret, openDatabase, startCheckpointer, type Store,
+  createSqliteSketchStore, createSqliteStore, generateApiKey, hashApiKey, keyChangeEvent, keyDisplayPrefix, loadOrCreateSecret, openDatabase, startCheckpointer, type Store,
 } from './store/index.js';
 
 export interface Gateway {
@@ -160,12 +160,23 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
  * The first start needs one key to administer the rest. REDLINE_ADMIN_KEY pins it (handy for scripts
  * and containers); otherwise one is generated when the store has no key at all and returned once.
  */
+/** The label of the key REDLINE_ADMIN_KEY pins. */
+const PINNED_LABEL = 'REDLINE_ADMIN_KEY';
+
 export async function bootstrapAdmin(store: Store, pinned: string | undefined): Promise<string | undefined> {
   if (pinned) {
     const hash = hashApiKey(pinned);
     if (await store.keys.findKey(hash)) return undefined;
     const admin = (await store.keys.getPrincipalByName('admin')) ?? (await store.keys.createPrincipal({ name: 'admin', roles: ['admin'] }));
-    await store.keys.addKey({ principalId: admin.id, label: 'REDLINE_ADMIN_KEY', hash, prefix: keyDisplayPrefix(pinned) });
+    // A new pinned key replaces the one pinned before: changing the variable is how an operator
+    // rotates the admin key, and the old one must stop working.
+    for (const k of await store.keys.listKeys()) {
+      if (k.label !== PINNED_LABEL || k.revokedAt !== null) continue;
+      const revoked = await store.keys.revokeKey(k.id);
+      if (revoked) await store.audit.add(keyChangeEvent('key_revoked', revoked.id, revoked.principalId));
+    }
+    const info = await store.keys.addKey({ principalId: admin.id, label: PINNED_LABEL, hash, prefix: keyDisplayPrefix(pinned) });
+    await store.audit.add(keyChangeEvent('key_created', info.id, admin.id));
     return undefined;
   }
   if ((await store.keys.countKeys()) > 0) return undefined;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/index.js';
 import { RedlineError } from '../../errors.js';
-import { DB_FILE, createSqliteStore, generateApiKey, hashApiKey, keyDisplayPrefix, openDatabase, type Store } from '../../store/index.js';
+import { DB_FILE, createSqliteStore, generateApiKey, hashApiKey, keyChangeEvent, keyDisplayPrefix, openDatabase, type Store } from '../../store/index.js';
 
 /**
  * Runs `fn` on the store in $REDLINE_DATA_DIR. Only `create` may start a new database (keys can be
@@ -42,11 +42,6 @@ function parseAttrs(list: string[]): Record<string, unknown> {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** A key_change ledger event; the gateway pseudonymises the principal when it moves it into the ledger. */
-function keyChange(what: 'key_created' | 'key_revoked', keyId: string, principalId: string): Record<string, unknown> {
-  return { decisionId: `kc_${keyId}_${what}`, action: 'key_change', decision: 'key_change', change: what, keyId, principal: principalId, labels: [], time: new Date().toISOString() };
-}
-
 export function register(program: Command): void {
   const keys = program.command('keys').description('API keys and the principals they belong to (uses $REDLINE_DATA_DIR)');
   keys
@@ -64,7 +59,7 @@ export function register(program: Command): void {
         else if (o.role.length || o.attr.length) console.error(`note: principal ${p.name} exists; --role/--attr ignored`);
         const key = generateApiKey();
         const info = await s.keys.addKey({ principalId: p.id, label: o.label, hash: hashApiKey(key), prefix: keyDisplayPrefix(key) });
-        await s.audit.add(keyChange('key_created', info.id, p.id));
+        await s.audit.add(keyChangeEvent('key_created', info.id, p.id));
         if (o.json) console.log(JSON.stringify({ key, id: info.id, principal: p }));
         else console.log(`${key}\n(key id ${info.id}, principal ${p.name}, roles ${p.roles.join(',') || 'none'}; shown only once)`);
       }, { create: true });
@@ -91,7 +86,7 @@ export function register(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        await s.audit.add(keyChange('key_revoked', k.id, k.principalId));
+        await s.audit.add(keyChangeEvent('key_revoked', k.id, k.principalId));
         console.log(`revoked ${k.id} (${k.principalName})`);
       });
     });
