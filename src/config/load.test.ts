@@ -58,3 +58,13 @@ test('a short REDLINE_ADMIN_KEY or a bad PORT is refused', () => {
   issuesOf(() => loadConfig({ cwd: dir, env: { REDLINE_ADMIN_KEY: 'short' } }));
   issuesOf(() => loadConfig({ cwd: dir, env: { PORT: 'eighty' } }));
 });
+
+test('a file without providers and routes keeps the demo model; one that declares no route is refused', () => {
+  for (const text of ['', 'server: { port: 9000 }\n']) {
+    const c = parseConfigText(text, 'only-server.yaml');
+    assert.deepEqual(c.routes.map((r) => r.alias), ['demo'], JSON.stringify(text));
+  }
+  assert.equal(parseConfigText('server: { port: 9000 }\n', 's.yaml').server.port, 9000);
+  assert.match(issuesOf(() => parseConfigText('providers: [{ name: a, kind: demo }]\n', 'p.yaml')).join('\n'), /^routes: no route is declared/m);
+  assert.match(issuesOf(() => parseConfigText('routes: []\n', 'r.yaml')).join('\n'), /^routes: no route is declared/m);
+});

@@ -60,6 +60,10 @@ export function parseConfigText(text: string, file: string): ConfigFile {
   } catch (e) {
     throw new RedlineError('CONFIG_INVALID', `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }
+  // A file that declares neither providers nor routes (one that only tunes the server or the ledger,
+  // or an empty one) keeps the embedded demo model rather than serving no model at all.
+  const doc = raw ?? {};
+  if (typeof doc === 'object' && !Array.isArray(doc) && !('providers' in doc) && !('routes' in doc)) raw = { ...doc, ...EMBEDDED_CONFIG };
   const r = ConfigFileSchema.safeParse(raw ?? {});
   const issues = [...(r.success ? [] : formatIssues(r.error)), ...referenceIssues(raw)];
   if (!r.success || issues.length > 0) {

@@ -162,6 +162,9 @@ export function referenceIssues(raw: unknown): string[] {
     if (names.has(n)) issues.push(`providers[${i}].name: duplicate provider name "${n}"`);
     names.add(n);
   });
+  if (routes.length === 0 && (doc.routes === undefined || Array.isArray(doc.routes))) {
+    issues.push('routes: no route is declared, so the gateway would serve no model (declare one, or leave out both providers and routes for the embedded demo model)');
+  }
   const aliases = new Set<string>();
   routes.forEach((r, i) => {
     const alias = (r as { alias?: unknown })?.alias;
