@@ -1,6 +1,6 @@
 // Upstream faults over real loopback HTTP: retries, fallback, timeouts, resets, garbage, circuit
 // breaking, and a client that leaves mid-stream.
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGateway, type TestGateway } from '../testing/gateway.js';
 import { startFakeOpenAI } from '../testing/fake-openai.js';
@@ -26,13 +26,15 @@ before(async () => {
     routes: [
       route('retry', ['r1']), route('fallback', ['f1', 'f2']), route('single', ['s1']), route('reject', ['x1', 'x2']),
       route('sfallback', ['sf1', 'sf2']), route('smid', ['sm1', 'sm2']), route('leave', ['l1']), route('breaker', ['b1', 'b2']),
-      route('hang', ['h1']),
+      route('hang', ['h1']), route('sgarbage', ['sg1', 'sg2']), route('creds', ['c1', 'c2']),
     ],
     retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 2_000 },
     circuitBreaker: { failureThreshold: 3, cooldownMs: 60_000 },
   });
 });
 after(async () => { await gw.stop(); await a.close(); await b.close(); });
+// A test whose circuit opened mid-way leaves behaviours queued; each test starts from an empty queue.
+beforeEach(() => { a.clear(); b.clear(); });
 
 const ask = (model: string, extra: Record<string, unknown> = {}) => gw.post('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'q' }], ...extra });
 const count = (f: FakeUpstream) => f.requests.length;
@@ -82,6 +84,16 @@ describe('retries and fallback', () => {
     assert.equal(body.error.type, 'api_error');
   });
 
+  test('a target that refuses redline\'s key is not retried: the next target serves', async () => {
+    const [ca, cb] = [count(a), count(b)];
+    a.enqueue({ kind: 'status', status: 401 });
+    const res = await ask('creds');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-redline-provider'), 'secondary');
+    assert.equal(count(a) - ca, 1, 'no retry against a refused key');
+    assert.equal(count(b) - cb, 1);
+  });
+
   test('a hanging upstream times out with 504', async () => {
     a.enqueue({ kind: 'hang' }, { kind: 'hang' });
     const res = await ask('hang');
@@ -99,6 +111,17 @@ describe('streams', () => {
     const text = await res.text();
     assert.match(text, /"content":"echo:"/);
     assert.match(text, /data: \[DONE\]/);
+  });
+
+  test('a stream whose first event is garbage is retried, then falls back', async () => {
+    const [ca, cb] = [count(a), count(b)];
+    a.enqueue({ kind: 'garbage' }, { kind: 'garbage' });
+    const res = await ask('sgarbage', { stream: true });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-redline-provider'), 'secondary');
+    assert.match(await res.text(), /data: \[DONE\]/);
+    assert.equal(count(a) - ca, 2);
+    assert.equal(count(b) - cb, 1);
   });
 
   test('a reset after the first byte ends the stream with an error event, no fallback', async () => {

@@ -28,7 +28,9 @@ export function parseEventJson(provider: string, data: string): any {
   try {
     return JSON.parse(data);
   } catch {
-    throw new RedlineError('UPSTREAM_FAILED', `provider ${provider} sent a stream event that is not JSON`, { details: { provider, retryable: false } });
+    // Retryable like a garbled non-streaming body: as the first event it reaches no client, so the
+    // executor may try again or fall back; later in a stream nothing is retried whatever this says.
+    throw new RedlineError('UPSTREAM_FAILED', `provider ${provider} sent a stream event that is not JSON`, { details: { provider, retryable: true } });
   }
 }
 
@@ -40,7 +42,9 @@ export function httpError(provider: string, status: number, headers: Record<stri
   if (status === 429) return new RedlineError('RATE_LIMITED', msg, { details: { ...details, retryable: true }, ...(retryAfter !== undefined && { retryAfter }) });
   if (status === 503 || status === 529) return new RedlineError('UPSTREAM_UNAVAILABLE', msg, { details: { ...details, retryable: true }, ...(retryAfter !== undefined && { retryAfter }) });
   if (status === 408 || status >= 500) return new RedlineError('UPSTREAM_FAILED', msg, { details: { ...details, retryable: true }, ...(retryAfter !== undefined && { retryAfter }) });
-  if (status === 401 || status === 403) return new RedlineError('UPSTREAM_FAILED', `provider ${provider} refused redline's credentials (${status})`, { details });
+  // The target's fault, not the request's: the same call fails again there, but another target (with
+  // its own key) may serve it, so the executor falls back without retrying and counts it against the target.
+  if (status === 401 || status === 403) return new RedlineError('UPSTREAM_FAILED', `provider ${provider} refused redline's credentials (${status})`, { details: { ...details, targetFault: true } });
   return new RedlineError('UPSTREAM_REJECTED', msg, { status: status === 404 ? 404 : status === 413 ? 413 : status === 422 ? 422 : 400, details });
 }
 

@@ -35,6 +35,16 @@ export class CircuitBreaker {
     this.trialInFlight = false;
   }
 
+  /** An attempt that ended without a verdict on the target (the client left): frees the trial slot. */
+  release(): void {
+    this.trialInFlight = false;
+  }
+
+  /** While open: how long until a trial request is let through. */
+  msUntilTrial(): number {
+    return this.state === 'open' ? Math.max(0, this.o.cooldownMs - (this.now() - this.openedAt)) : 0;
+  }
+
   failure(): void {
     this.failures++;
     if (this.state === 'half_open' || this.failures >= this.o.failureThreshold) {

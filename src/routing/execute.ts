@@ -52,9 +52,19 @@ export function createExecutor(retry: RetryPolicy, breakerPolicy: BreakerPolicy,
             return { value, target, targetIndex: i, attempts, trail };
           } catch (err) {
             const e = isRedlineError(err) ? err : new RedlineError('UPSTREAM_FAILED', (err as Error)?.message ?? 'upstream failed', { details: { retryable: true }, cause: err });
-            if (o.signal.aborted || e.details?.clientAborted) throw e;
+            if (o.signal.aborted || e.details?.clientAborted) {
+              // No verdict on the target: a half-open trial slot must not stay claimed forever.
+              breaker.release();
+              throw e;
+            }
             trail.push({ target, error: e });
             hooks.onUpstreamError?.(target, e);
+            if (e.details?.targetFault === true) {
+              // The target cannot serve anyone (e.g. it refuses redline's key): no retry here, on to the next.
+              breaker.failure();
+              last = e;
+              break;
+            }
             if (e.details?.retryable !== true) {
               // The upstream understood and refused the request itself: another target would too.
               breaker.success();
@@ -72,7 +82,13 @@ export function createExecutor(retry: RetryPolicy, breakerPolicy: BreakerPolicy,
         }
       }
       if (last) throw last;
-      throw new RedlineError('UPSTREAM_UNAVAILABLE', `no target of '${route.alias}' is available (circuits open or excluded)`, { details: { trail: trail.map((t) => `${t.target.provider}/${t.target.model}: ${t.skipped ?? t.error?.code}`) } });
+      // Retry-After: when the first open circuit lets a trial through (at least a second).
+      const waits = trail.filter((t) => t.skipped === 'circuit_open').map((t) => breakerFor(t.target).msUntilTrial());
+      const retryAfter = waits.length > 0 ? Math.max(1, Math.ceil(Math.min(...waits) / 1000)) : undefined;
+      throw new RedlineError('UPSTREAM_UNAVAILABLE', `no target of '${route.alias}' is available (circuits open or excluded)`, {
+        details: { trail: trail.map((t) => `${t.target.provider}/${t.target.model}: ${t.skipped ?? t.error?.code}`) },
+        ...(retryAfter !== undefined && { retryAfter }),
+      });
     },
     breakerStates() {
       return [...breakers.values()].map(({ target, breaker }) => ({ provider: target.provider, model: target.model, state: breaker.current() }));

@@ -61,3 +61,30 @@ test('executor: policy can exclude targets; none left is 503', async () => {
   assert.equal(r.value, 'b');
   await assert.rejects(ex.execute(route, async (t) => t.provider, { signal, allowed: () => false }), (e: RedlineError) => e.code === 'UPSTREAM_UNAVAILABLE');
 });
+
+test('executor: a client that leaves during a half-open trial frees the trial for the next request', async () => {
+  const ex = createExecutor({ maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 50 }, { failureThreshold: 1, cooldownMs: 20 });
+  const one = { alias: 'one', targets: [{ provider: 'a', model: '1' }] };
+  await assert.rejects(ex.execute(one, async () => { throw retryable('UPSTREAM_FAILED'); }, { signal }));
+  assert.equal(ex.breakerStates()[0]!.state, 'open');
+  await new Promise((r) => setTimeout(r, 25));
+  const gone = new AbortController();
+  await assert.rejects(ex.execute(one, async () => { gone.abort(); throw new RedlineError('UPSTREAM_FAILED', 'client went away', { details: { clientAborted: true } }); }, { signal: gone.signal }));
+  const r = await ex.execute(one, async () => 'served', { signal });
+  assert.equal(r.value, 'served', 'the next request gets the trial');
+  assert.equal(ex.breakerStates()[0]!.state, 'closed');
+});
+
+test('executor: a target that refuses redline\'s credentials is not retried, falls back, and counts against its circuit', async () => {
+  const ex = createExecutor({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 50 }, { failureThreshold: 2, cooldownMs: 60_000 });
+  const seen: string[] = [];
+  const denied = () => new RedlineError('UPSTREAM_FAILED', 'refused credentials', { details: { retryable: false, targetFault: true } });
+  for (let i = 0; i < 2; i++) {
+    const r = await ex.execute(route, async (t) => { seen.push(t.provider); if (t.provider === 'a') throw denied(); return t.provider; }, { signal });
+    assert.equal(r.value, 'b');
+  }
+  assert.deepEqual(seen, ['a', 'b', 'a', 'b']);
+  assert.equal(ex.breakerStates().find((s) => s.provider === 'a')!.state, 'open');
+  const only = { alias: 'only', targets: [{ provider: 'a', model: '1' }] };
+  await assert.rejects(ex.execute(only, async () => 'x', { signal }), (e: RedlineError) => e.code === 'UPSTREAM_UNAVAILABLE' && e.retryAfter !== undefined && e.retryAfter >= 59 && e.retryAfter <= 60);
+});

@@ -37,6 +37,8 @@ export interface FakeUpstream {
   requests: RecordedRequest[];
   /** Behaviours for the next requests, in order; once empty, every request gets `{kind:'reply'}`. */
   enqueue(...b: FakeBehaviour[]): void;
+  /** Drops behaviours still queued (a test whose breaker skipped an attempt leaves one behind). */
+  clear(): void;
   /** Count of requests aborted by the client before the fake finished answering. */
   aborted(): number;
   close(): Promise<void>;
@@ -82,6 +84,7 @@ export async function startFakeUpstream(dialect: FakeDialect): Promise<FakeUpstr
     url: `http://127.0.0.1:${port}`,
     requests,
     enqueue: (...b) => { queue.push(...b); },
+    clear: () => { queue.length = 0; },
     aborted: () => abortedCount,
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
