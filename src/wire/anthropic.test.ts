@@ -470,7 +470,9 @@ test('property: decode(encode(events)) returns any well-formed canonical stream'
       if (b.kind === 'text') {
         events.push({ type: 'text_start', index }, ...b.parts.map((text) => ({ type: 'text_delta' as const, index, text })));
       } else {
-        events.push({ type: 'tool_call_start', index, id: b.id, name: b.name }, ...b.parts.map((argumentsDelta) => ({ type: 'tool_call_delta' as const, index, argumentsDelta })));
+        // Tool input is a JSON object, so its text begins with "{" (the encoder drops anything else).
+        const parts = b.parts.map((p, i) => (i === 0 ? `{${p}` : p));
+        events.push({ type: 'tool_call_start', index, id: b.id, name: b.name }, ...parts.map((argumentsDelta) => ({ type: 'tool_call_delta' as const, index, argumentsDelta })));
       }
       events.push({ type: 'block_stop', index });
     });
@@ -550,4 +552,32 @@ test('@anthropic-ai/sdk accepts rendered messages and encoded streams', async ()
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }
+});
+
+test('stream encoder: tool arguments that do not begin as a JSON object are dropped, leaving input {}', async () => {
+  const run = async (parts: string[]) => {
+    const enc = new AnthropicStreamEncoder({ id: 'msg_t', model: 'm' });
+    const events: StreamEvent[] = [
+      { type: 'start', id: 'u', model: 'm' }, { type: 'tool_call_start', index: 0, id: 't1', name: 'f' },
+      ...parts.map((argumentsDelta) => ({ type: 'tool_call_delta' as const, index: 0, argumentsDelta })),
+      { type: 'block_stop', index: 0 }, { type: 'finish', stopReason: 'tool_use', usage: { inputTokens: 1, outputTokens: 1 } },
+    ];
+    const wire = await sseEvents(events.map((e) => enc.encode(e)).join(''));
+    return wire.filter((e) => e.event === 'content_block_delta').map((e) => (e.data as any).delta.partial_json).join('');
+  };
+  assert.equal(await run(['[1,', '2]']), '', 'an array is not a tool input');
+  assert.equal(await run(['  ', '"text"']), '');
+  assert.equal(await run([' ', '{"a":', '1}']), '{"a":1}', 'an object streams through, leading blanks dropped');
+});
+
+test('prompt-cache writes and reads count as input tokens, in answers and in streams', () => {
+  const usage = { input_tokens: 5, cache_creation_input_tokens: 200, cache_read_input_tokens: 1000, output_tokens: 7 };
+  assert.deepEqual(fromAnthropicMessage({ id: 'm', model: 'x', content: [], stop_reason: 'end_turn', usage }, 'a').usage, { inputTokens: 1205, outputTokens: 7 });
+  const events = decodeAll([
+    ['message_start', { type: 'message_start', message: { id: 'm', model: 'x', usage: { ...usage, output_tokens: 1 } } }],
+    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } }],
+    ['message_stop', { type: 'message_stop' }],
+  ]);
+  assert.equal((events[0] as { inputTokens?: number }).inputTokens, 1205);
+  assert.deepEqual((events.at(-1) as { usage: unknown }).usage, { inputTokens: 1205, outputTokens: 9 });
 });

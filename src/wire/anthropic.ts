@@ -217,7 +217,12 @@ export function anthropicPing(): string {
   return sseFrame(JSON.stringify({ type: 'ping' }), 'ping');
 }
 
-interface OpenBlock { index: number; kind: 'text' | 'tool_use' }
+/**
+ * `args` (tool_use blocks): whether the arguments begin as a JSON object, which is all `input` may
+ * be. Until the first non-blank character it is unknown; arguments that begin otherwise are dropped,
+ * so the client keeps the `input: {}` the block opened with (as a non-streamed answer would give).
+ */
+interface OpenBlock { index: number; kind: 'text' | 'tool_use'; args?: 'unknown' | 'object' | 'dropped' }
 
 /**
  * Canonical stream events → Anthropic SSE text. Anthropic clients index their content array by the
@@ -265,8 +270,13 @@ export class AnthropicStreamEncoder {
           out += this.#closeIfOpen(ev.index) + this.#openToolUse(ev.index, `toolu_${this.#id}_${this.#nextIndex}`, '');
           b = this.#open.get(ev.index)!;
         }
-        if (ev.argumentsDelta !== '') {
-          out += frame('content_block_delta', { type: 'content_block_delta', index: b.index, delta: { type: 'input_json_delta', partial_json: ev.argumentsDelta } });
+        let partial = ev.argumentsDelta;
+        if (b.args === 'unknown') {
+          partial = partial.trimStart();
+          if (partial !== '') b.args = partial.startsWith('{') ? 'object' : 'dropped';
+        }
+        if (b.args === 'object' && partial !== '') {
+          out += frame('content_block_delta', { type: 'content_block_delta', index: b.index, delta: { type: 'input_json_delta', partial_json: partial } });
         }
         break;
       }
@@ -324,7 +334,7 @@ export class AnthropicStreamEncoder {
 
   #openToolUse(canonical: number, id: string, name: string): string {
     const index = this.#nextIndex++;
-    this.#open.set(canonical, { index, kind: 'tool_use' });
+    this.#open.set(canonical, { index, kind: 'tool_use', args: 'unknown' });
     return frame('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id, name, input: {} } });
   }
 
@@ -463,6 +473,18 @@ function upstreamFault(provider: string, message: string, retryable = true, extr
   return new RedlineError('UPSTREAM_FAILED', `provider ${provider} ${message}`, { details: { provider, retryable, ...extra } });
 }
 
+/**
+ * Input tokens as other providers count them. Anthropic reports prompt-cache writes and reads apart
+ * from `input_tokens`, while OpenAI's `prompt_tokens` (and Gemini's prompt count) include cached
+ * tokens; the three are summed so that metrics, the request log and OpenAI clients see every input
+ * token the call used.
+ */
+function inputTokensOf(usage: Record<string, unknown> | undefined): number | undefined {
+  if (typeof usage?.input_tokens !== 'number') return undefined;
+  const extra = (k: string) => (typeof usage[k] === 'number' ? (usage[k] as number) : 0);
+  return usage.input_tokens + extra('cache_creation_input_tokens') + extra('cache_read_input_tokens');
+}
+
 /** An upstream `message` object → ChatResponse. Block types redline does not model (thinking, server tools) are skipped. */
 export function fromAnthropicMessage(json: unknown, provider: string): ChatResponse {
   const r = parseUpstreamMessage(json);
@@ -490,7 +512,7 @@ export function fromAnthropicMessage(json: unknown, provider: string): ChatRespo
     content,
     stopReason,
     ...(typeof m.stop_sequence === 'string' && { stopSequence: m.stop_sequence }),
-    usage: { inputTokens: m.usage.input_tokens, outputTokens: m.usage.output_tokens },
+    usage: { inputTokens: inputTokensOf(m.usage) ?? 0, outputTokens: m.usage.output_tokens },
   };
 }
 
@@ -534,7 +556,8 @@ export class AnthropicStreamDecoder {
         if (typeof msg !== 'object' || msg === null) throw upstreamFault(this.#provider, 'sent a malformed message_start', false);
         const usage = msg.usage as Record<string, unknown> | undefined;
         const ev: StreamEvent = { type: 'start', id: str(msg.id), model: str(msg.model) };
-        if (typeof usage?.input_tokens === 'number') { ev.inputTokens = usage.input_tokens; this.#usage.inputTokens = usage.input_tokens; }
+        const input = inputTokensOf(usage);
+        if (input !== undefined) { ev.inputTokens = input; this.#usage.inputTokens = input; }
         if (typeof usage?.output_tokens === 'number') this.#usage.outputTokens = usage.output_tokens;
         this.#started = true;
         return [ev];
@@ -582,7 +605,8 @@ export class AnthropicStreamDecoder {
         this.#stopSequence = typeof delta?.stop_sequence === 'string' ? delta.stop_sequence : undefined;
         // Usage in message_delta is cumulative for the whole message, so it replaces, never adds.
         if (typeof usage?.output_tokens === 'number') this.#usage.outputTokens = usage.output_tokens;
-        if (typeof usage?.input_tokens === 'number') this.#usage.inputTokens = usage.input_tokens;
+        const input = inputTokensOf(usage);
+        if (input !== undefined) this.#usage.inputTokens = input;
         return [];
       }
       case 'message_stop':

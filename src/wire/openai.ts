@@ -272,6 +272,8 @@ export class OpenAIStreamEncoder {
   private finished = false;
   /** Content-block index → OpenAI's tool_calls[].index, which counts tool calls only. */
   private readonly toolOrdinal = new Map<number, number>();
+  /** Tool calls (by block index) still without argument text: they get "{}" when they end. */
+  private readonly noArgs = new Set<number>();
 
   constructor(o: { id: string; model: string; created: number; includeUsage: boolean }) {
     this.o = o;
@@ -283,23 +285,28 @@ export class OpenAIStreamEncoder {
       case 'start':
         return this.roleSent ? '' : this.chunk({ content: '' }, null);
       case 'text_start':
-      case 'block_stop':
         return '';
+      case 'block_stop':
+        return this.closeArgs(ev.index);
       case 'text_delta':
         return ev.text === '' ? '' : this.chunk({ content: ev.text }, null);
       case 'tool_call_start': {
         const ordinal = this.toolOrdinal.size;
         this.toolOrdinal.set(ev.index, ordinal);
+        this.noArgs.add(ev.index);
         return this.chunk({ tool_calls: [{ index: ordinal, id: ev.id, type: 'function', function: { name: ev.name, arguments: '' } }] }, null);
       }
       case 'tool_call_delta': {
         const ordinal = this.toolOrdinal.get(ev.index);
         if (ordinal === undefined || ev.argumentsDelta === '') return '';
+        this.noArgs.delete(ev.index);
         return this.chunk({ tool_calls: [{ index: ordinal, function: { arguments: ev.argumentsDelta } }] }, null);
       }
       case 'finish': {
+        let out = '';
+        for (const index of [...this.noArgs]) out += this.closeArgs(index);
         this.finished = true;
-        let out = this.chunk({}, FINISH_REASON[ev.stopReason]);
+        out += this.chunk({}, FINISH_REASON[ev.stopReason]);
         if (this.o.includeUsage) {
           const body = this.envelope([]);
           body.usage = renderUsage(ev.usage);
@@ -312,6 +319,15 @@ export class OpenAIStreamEncoder {
 
   end(): string {
     return sseFrame('[DONE]');
+  }
+
+  /**
+   * A tool call that ends without argument text (Anthropic streams a no-input tool as an empty
+   * partial_json) gets "{}", as OpenAI sends it: clients JSON.parse the arguments they accumulate.
+   */
+  private closeArgs(index: number): string {
+    if (!this.noArgs.delete(index)) return '';
+    return this.chunk({ tool_calls: [{ index: this.toolOrdinal.get(index)!, function: { arguments: '{}' } }] }, null);
   }
 
   /**
