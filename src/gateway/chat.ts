@@ -323,7 +323,9 @@ function recorder(api: ApiFlavour, requestId: string, caller: Caller, req: ChatR
 
 export function sendError(reply: FastifyReply, flavour: ApiFlavour, err: unknown): FastifyReply {
   const e = normaliseError(err);
+  // Every "try again later" answer says when: the upstream's or the breaker's time when known, else
+  // a second (SDKs otherwise fall back to their own backoff, which may be far longer).
   if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
-  else if (e.code === 'LEDGER_PUSHBACK') reply.header('retry-after', '1');
+  else if (e.code === 'LEDGER_PUSHBACK' || e.code === 'RATE_LIMITED' || e.code === 'UPSTREAM_UNAVAILABLE') reply.header('retry-after', '1');
   return reply.code(e.status).type('application/json').send(JSON.stringify(errorBody(flavour, e)));
 }

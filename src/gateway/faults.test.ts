@@ -26,7 +26,7 @@ before(async () => {
     routes: [
       route('retry', ['r1']), route('fallback', ['f1', 'f2']), route('single', ['s1']), route('reject', ['x1', 'x2']),
       route('sfallback', ['sf1', 'sf2']), route('smid', ['sm1', 'sm2']), route('leave', ['l1']), route('breaker', ['b1', 'b2']),
-      route('hang', ['h1']), route('sgarbage', ['sg1', 'sg2']), route('creds', ['c1', 'c2']),
+      route('hang', ['h1']), route('sgarbage', ['sg1', 'sg2']), route('creds', ['c1', 'c2']), route('limited', ['rl1']),
     ],
     retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 2_000 },
     circuitBreaker: { failureThreshold: 3, cooldownMs: 60_000 },
@@ -92,6 +92,14 @@ describe('retries and fallback', () => {
     assert.equal(res.headers.get('x-redline-provider'), 'secondary');
     assert.equal(count(a) - ca, 1, 'no retry against a refused key');
     assert.equal(count(b) - cb, 1);
+  });
+
+  test('a 429 that names no wait still tells the client when to retry', async () => {
+    a.enqueue({ kind: 'status', status: 429 }, { kind: 'status', status: 429 });
+    const res = await ask('limited');
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal((await res.json() as any).error.code, 'rate_limited');
   });
 
   test('a hanging upstream times out with 504', async () => {
