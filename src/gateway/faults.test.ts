@@ -26,7 +26,7 @@ before(async () => {
     routes: [
       route('retry', ['r1']), route('fallback', ['f1', 'f2']), route('single', ['s1']), route('reject', ['x1', 'x2']),
       route('sfallback', ['sf1', 'sf2']), route('smid', ['sm1', 'sm2']), route('leave', ['l1']), route('breaker', ['b1', 'b2']),
-      route('hang', ['h1']), route('sgarbage', ['sg1', 'sg2']), route('creds', ['c1', 'c2']), route('limited', ['rl1']),
+      route('hang', ['h1']), route('sgarbage', ['sg1', 'sg2']), route('creds', ['c1', 'c2']), route('limited', ['rl1']), route('sbusy', ['sb1', 'sb2']), { alias: 'abusy', targets: [{ provider: 'secondary', model: 'ab1' }] },
     ],
     retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 2_000 },
     circuitBreaker: { failureThreshold: 3, cooldownMs: 60_000 },
@@ -130,6 +130,26 @@ describe('streams', () => {
     assert.match(await res.text(), /data: \[DONE\]/);
     assert.equal(count(a) - ca, 2);
     assert.equal(count(b) - cb, 1);
+  });
+
+  test('an error right after the stream opens (before any content) is retried, then falls back', async () => {
+    const [ca, cb] = [count(a), count(b)];
+    a.enqueue({ kind: 'error_after_start' }, { kind: 'error_after_start' });
+    const res = await ask('sbusy', { stream: true });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-redline-provider'), 'secondary');
+    assert.match(await res.text(), /"content":"echo:"/);
+    assert.equal(count(a) - ca, 2);
+    assert.equal(count(b) - cb, 1);
+  });
+
+  test('Anthropic\'s overloaded_error in a stream stays an overload: 503 overloaded_error, with Retry-After', async () => {
+    b.enqueue({ kind: 'error_after_start' }, { kind: 'error_after_start' });
+    const res = await gw.post('/v1/messages', { model: 'abusy', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'q' }] });
+    assert.equal(res.status, 503);
+    assert.ok(res.headers.get('retry-after'));
+    const body = await res.json() as any;
+    assert.equal(body.error.type, 'overloaded_error');
   });
 
   test('a reset after the first byte ends the stream with an error event, no fallback', async () => {

@@ -130,5 +130,27 @@ async function forward(call: Call, target: Target, deps: PipelineDeps): Promise<
   const it = provider.stream(call.req, opts)[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) throw new RedlineError('UPSTREAM_FAILED', `provider ${target.provider} closed the stream without an event`, { details: { provider: target.provider, retryable: true } });
-  return { kind: 'stream', first: first.value, rest: it };
+  if (first.value.type !== 'start') return { kind: 'stream', first: first.value, rest: it };
+  // A start event carries no content, and upstreams report overload or failure right after it
+  // (Anthropic's overloaded_error): read one event further so that such a stream can still be
+  // retried or fall back before anything reaches the client.
+  const next = await it.next();
+  return { kind: 'stream', first: first.value, rest: withHead(next, it) };
+}
+
+/** `it`, with an already-read result handed out first. */
+function withHead<T>(head: IteratorResult<T>, it: AsyncIterator<T>): AsyncIterator<T> {
+  let pending: IteratorResult<T> | undefined = head;
+  return {
+    next() {
+      if (pending === undefined) return it.next();
+      const r = pending;
+      pending = undefined;
+      return Promise.resolve(r);
+    },
+    return(value?: unknown) {
+      pending = undefined;
+      return it.return ? it.return(value) : Promise.resolve({ done: true, value: undefined as T });
+    },
+  };
 }

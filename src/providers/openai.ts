@@ -74,7 +74,8 @@ export function createOpenAIProvider(cfg: ProviderConfig): Provider {
           throw new RedlineError('UPSTREAM_FAILED', `provider ${provider} reported an error mid-stream: ${upstreamError}`, { details: { provider, retryable: !yielded } });
         }
         for (const e of decoder.push(chunk)) {
-          yielded = true;
+          // The opening (role) chunk carries no content: an error right after it is still retryable.
+          if (e.type !== 'start') yielded = true;
           yield e;
         }
       }

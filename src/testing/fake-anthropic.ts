@@ -86,6 +86,14 @@ export function anthropicDialect(): FakeDialect {
         return;
       }
 
+      if (b.kind === 'error_after_start' && stream) {
+        res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        event(res, 'message_start', { type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 1 } } });
+        event(res, 'error', { type: 'error', error: { type: b.errorType ?? 'overloaded_error', message: 'Overloaded' } });
+        res.end();
+        return;
+      }
+
       const text = b.kind === 'tool_call' ? b.text : b.kind === 'reply' ? (b.text ?? echoText(lastUserText(req.body))) : echoText(lastUserText(req.body));
       const tool = b.kind === 'tool_call' ? { id: `toolu_fake_${n}`, name: b.name, input: b.arguments } : undefined;
       const outputTokens = tokens((text ?? '') + (tool ? JSON.stringify(tool.input) : ''));

@@ -103,6 +103,10 @@ async function streamAnswer(req: RecordedRequest, b: FakeBehaviour, res: ServerR
   frames.push('data: [DONE]\n\n');
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  if (b.kind === 'error_after_start') {
+    res.end(frames[0] + `data: ${JSON.stringify({ error: { message: 'The server is overloaded', type: b.errorType ?? 'server_error' } })}\n\n`);
+    return;
+  }
   if (b.kind === 'reset_mid_stream') {
     const cut = Math.max(2, Math.floor(frames.length / 2));
     res.write(frames.slice(0, cut).join(''), () => res.destroy());

@@ -21,7 +21,9 @@ export type FakeBehaviour =
   /** Streams the first part of a reply, then destroys the socket. */
   | { kind: 'reset_mid_stream' }
   /** Sends response headers, then stalls before the first body byte/event. */
-  | { kind: 'stall_after_headers' };
+  | { kind: 'stall_after_headers' }
+  /** Streams: opens the stream (message_start / the role chunk), then reports an error in-stream. */
+  | { kind: 'error_after_start'; errorType?: string };
 
 export interface RecordedRequest { method: string; path: string; headers: IncomingMessage['headers']; body: any }
 

@@ -397,7 +397,7 @@ test('stream decoder: initial block text, stop sequence, missing message_stop, t
   const errored = new AnthropicStreamDecoder('anth');
   errored.push('message_start', start[1]);
   assert.throws(() => errored.push('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
-    (e: unknown) => e instanceof RedlineError && e.code === 'UPSTREAM_FAILED' && e.details?.upstreamType === 'overloaded_error');
+    (e: unknown) => e instanceof RedlineError && e.code === 'UPSTREAM_UNAVAILABLE' && e.details?.upstreamType === 'overloaded_error' && e.details?.retryable === true);
   assert.throws(() => new AnthropicStreamDecoder('anth').push('message_start', 'nope'), (e: unknown) => e instanceof RedlineError && e.code === 'UPSTREAM_FAILED');
   assert.throws(() => new AnthropicStreamDecoder('anth').push('content_block_start', { type: 'content_block_start', content_block: { type: 'text', text: '' } }),
     (e: unknown) => e instanceof RedlineError && e.code === 'UPSTREAM_FAILED');

@@ -549,7 +549,12 @@ export class AnthropicStreamDecoder {
       case 'error': {
         const err = d.error as { type?: unknown } | undefined;
         const upstreamType = typeof err?.type === 'string' ? err.type : 'unknown';
-        throw upstreamFault(this.#provider, `sent an error event (${upstreamType})`, upstreamType !== 'invalid_request_error', { upstreamType });
+        const fault = upstreamFault(this.#provider, `sent an error event (${upstreamType})`, upstreamType !== 'invalid_request_error', { upstreamType });
+        // Overload and rate limits keep their meaning (503 overloaded_error, 429) for clients and retries.
+        if (upstreamType === 'overloaded_error' || upstreamType === 'rate_limit_error') {
+          throw new RedlineError(upstreamType === 'overloaded_error' ? 'UPSTREAM_UNAVAILABLE' : 'RATE_LIMITED', fault.message, { details: fault.details! });
+        }
+        throw fault;
       }
       case 'message_start': {
         const msg = d.message as Record<string, unknown> | undefined;

@@ -97,7 +97,7 @@ test('rotate-key: checkpoints signed before and after the rotation both verify w
   try {
     await chat('Draft the training schedule for next month.');
     assert.deepEqual(gw.ledger.verifiers().sort(), [oldKey, newKey].sort());
-    const rotation = Array.from({ length: gw.ledger.size() }, (_, i) => gw.ledger.entry(i)!.entry).find((e) => e.action === 'key_change');
+    const rotation = Array.from({ length: gw.ledger.size() }, (_, i) => gw.ledger.entry(i)!.entry).find((e) => e.action === 'key_change' && e.change === 'ledger_key_rotated');
     assert.equal(rotation?.change, 'ledger_key_rotated');
     assert.equal(rotation?.vkey, newKey);
     assert.equal(rotation?.previous, oldKey);
