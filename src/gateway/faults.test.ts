@@ -22,11 +22,12 @@ before(async () => {
     providers: [
       { name: 'primary', kind: 'openai', baseUrl: `${a.url}/v1`, timeouts: { firstByteMs: 300, totalMs: 5_000 } },
       { name: 'secondary', kind: 'anthropic', baseUrl: b.url },
+      { name: 'patient', kind: 'openai', baseUrl: `${a.url}/v1`, timeouts: { firstByteMs: 1_500, totalMs: 5_000 } },
     ],
     routes: [
       route('retry', ['r1']), route('fallback', ['f1', 'f2']), route('single', ['s1']), route('reject', ['x1', 'x2']),
       route('sfallback', ['sf1', 'sf2']), route('smid', ['sm1', 'sm2']), route('leave', ['l1']), route('breaker', ['b1', 'b2']),
-      route('hang', ['h1']), route('sgarbage', ['sg1', 'sg2']), route('creds', ['c1', 'c2']), route('limited', ['rl1']), route('sbusy', ['sb1', 'sb2']), { alias: 'abusy', targets: [{ provider: 'secondary', model: 'ab1' }] },
+      route('hang', ['h1']), route('sgarbage', ['sg1', 'sg2']), route('creds', ['c1', 'c2']), route('limited', ['rl1']), route('sbusy', ['sb1', 'sb2']), { alias: 'sslow', targets: [{ provider: 'patient', model: 'ss1' }] }, { alias: 'abusy', targets: [{ provider: 'secondary', model: 'ab1' }] },
     ],
     retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 2_000 },
     circuitBreaker: { failureThreshold: 3, cooldownMs: 60_000 },
@@ -141,6 +142,20 @@ describe('streams', () => {
     assert.match(await res.text(), /"content":"echo:"/);
     assert.equal(count(a) - ca, 2);
     assert.equal(count(b) - cb, 1);
+  });
+
+  test('a stream that opens and then goes quiet gets its headers and opening frame within the wait window', async () => {
+    a.enqueue({ kind: 'stall_after_start' });
+    const t0 = performance.now();
+    const res = await ask('sslow', { stream: true });
+    const headersAfter = performance.now() - t0;
+    // The upstream's first-byte timeout here is 1.5 s: the opening went out long before it fired, so
+    // the timeout is a mid-stream error, not a refusal before the stream.
+    assert.equal(res.status, 200);
+    assert.ok(headersAfter < 1_000, `headers after ${headersAfter.toFixed(0)} ms`);
+    const text = await res.text();
+    assert.match(text, /"role":"assistant"/);
+    assert.match(text, /timed out/);
   });
 
   test('Anthropic\'s overloaded_error in a stream stays an overload: 503 overloaded_error, with Retry-After', async () => {

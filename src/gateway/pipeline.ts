@@ -132,21 +132,31 @@ async function forward(call: Call, target: Target, deps: PipelineDeps): Promise<
   if (first.done) throw new RedlineError('UPSTREAM_FAILED', `provider ${target.provider} closed the stream without an event`, { details: { provider: target.provider, retryable: true } });
   if (first.value.type !== 'start') return { kind: 'stream', first: first.value, rest: it };
   // A start event carries no content, and upstreams report overload or failure right after it
-  // (Anthropic's overloaded_error): read one event further so that such a stream can still be
-  // retried or fall back before anything reaches the client.
-  const next = await it.next();
-  return { kind: 'stream', first: first.value, rest: withHead(next, it) };
+  // (Anthropic's overloaded_error): wait briefly for the event after it, so that such a stream can
+  // still be retried or fall back before anything reaches the client. The wait is bounded because a
+  // reasoning model may think for minutes before its first content, and the client (and any proxy in
+  // between) should have the response headers and the opening frame meanwhile. No content is
+  // delayed by this: the opening frame goes out with the next event, or when the window ends.
+  const next = it.next();
+  next.catch(() => {}); // a failure after the window is the consumer's to see, when it reads on
+  let timer: NodeJS.Timeout | undefined;
+  const early = await Promise.race([next, new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), OPENING_WINDOW_MS); })]);
+  clearTimeout(timer);
+  return { kind: 'stream', first: first.value, rest: withHead(early === undefined ? next : Promise.resolve(early), it) };
 }
 
-/** `it`, with an already-read result handed out first. */
-function withHead<T>(head: IteratorResult<T>, it: AsyncIterator<T>): AsyncIterator<T> {
-  let pending: IteratorResult<T> | undefined = head;
+/** How long a stream's contentless opening waits for the next event (see forward). */
+const OPENING_WINDOW_MS = 250;
+
+/** `it`, with an already-requested result handed out first. */
+function withHead<T>(head: Promise<IteratorResult<T>>, it: AsyncIterator<T>): AsyncIterator<T> {
+  let pending: Promise<IteratorResult<T>> | undefined = head;
   return {
     next() {
       if (pending === undefined) return it.next();
       const r = pending;
       pending = undefined;
-      return Promise.resolve(r);
+      return r;
     },
     return(value?: unknown) {
       pending = undefined;

@@ -103,6 +103,10 @@ async function streamAnswer(req: RecordedRequest, b: FakeBehaviour, res: ServerR
   frames.push('data: [DONE]\n\n');
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  if (b.kind === 'stall_after_start') {
+    res.write(frames[0]);
+    return;
+  }
   if (b.kind === 'error_after_start') {
     res.end(frames[0] + `data: ${JSON.stringify({ error: { message: 'The server is overloaded', type: b.errorType ?? 'server_error' } })}\n\n`);
     return;

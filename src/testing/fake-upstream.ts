@@ -23,7 +23,9 @@ export type FakeBehaviour =
   /** Sends response headers, then stalls before the first body byte/event. */
   | { kind: 'stall_after_headers' }
   /** Streams: opens the stream (message_start / the role chunk), then reports an error in-stream. */
-  | { kind: 'error_after_start'; errorType?: string };
+  | { kind: 'error_after_start'; errorType?: string }
+  /** Streams: opens the stream, then sends nothing more (a model that thinks for a long time). */
+  | { kind: 'stall_after_start' };
 
 export interface RecordedRequest { method: string; path: string; headers: IncomingMessage['headers']; body: any }
 
