@@ -32,13 +32,28 @@ export interface LoadResult {
   rps: number;
   /** Whole request: send to last body byte. */
   latency: Summary;
-  /** Streams only: send to first body byte. */
+  /** Streams only: send to the first token (see hasToken). */
   ttft?: Summary;
   /** CPU the load generator itself spent in the measured phase, ms (user + system). */
   loadgenCpuMs: number;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Whether the stream text from `from` on holds the first token: a chunk whose delta has non-empty
+ * `content`. Time to first token is measured to there, not to the first byte: an opening chunk that
+ * names only the role carries no token, and gateways differ in when they send it (redline holds it
+ * briefly to keep fallback possible; see gateway/pipeline.ts).
+ */
+export function hasToken(text: string, from: number): boolean {
+  const key = '"content":"';
+  for (let i = text.indexOf(key, Math.max(0, from - key.length)); i >= 0; i = text.indexOf(key, i + 1)) {
+    const next = text[i + key.length];
+    if (next !== undefined && next !== '"') return true;
+  }
+  return false;
+}
 
 export function chatBody(model: string, stream: boolean): string {
   return JSON.stringify({ model, messages: [{ role: 'user', content: 'hello bench' }], ...(stream && { stream: true }) });
@@ -95,8 +110,9 @@ export async function runLoad(ep: Endpoint, o: LoadOptions): Promise<LoadResult>
         const res = await pool.request({ method: 'POST', path: ep.path, headers, body });
         let text = '';
         for await (const chunk of res.body) {
-          if (first === 0n) first = process.hrtime.bigint();
+          const from = text.length;
           text += (chunk as Buffer).toString('latin1');
+          if (first === 0n && o.stream && hasToken(text, from)) first = process.hrtime.bigint();
         }
         const t1 = process.hrtime.bigint();
         if (!recording) continue;
