@@ -581,3 +581,9 @@ test('prompt-cache writes and reads count as input tokens, in answers and in str
   assert.equal((events[0] as { inputTokens?: number }).inputTokens, 1205);
   assert.deepEqual((events.at(-1) as { usage: unknown }).usage, { inputTokens: 1205, outputTokens: 9 });
 });
+
+test('top_k goes from an Anthropic client to Anthropic (and to Gemini as topK)', () => {
+  const req = parseAnthropicMessagesRequest({ model: 'c', max_tokens: 10, top_k: 5, messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(req.topK, 5);
+  assert.equal(toAnthropicMessagesBody(req, 'claude-x').top_k, 5);
+});

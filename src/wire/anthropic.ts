@@ -58,6 +58,7 @@ const messagesRequest = z.object({
   stop_sequences: z.array(z.string()).optional(),
   temperature: z.number().min(0).max(1).optional(),
   top_p: z.number().min(0).max(1).optional(),
+  top_k: z.number().int().min(0).optional(),
   stream: z.boolean().optional(),
   metadata: z.object({ user_id: z.string().nullish() }).optional(),
 });
@@ -124,6 +125,7 @@ function toChatRequest(b: AnthropicRequestBody): ChatRequest {
   if (b.stop_sequences !== undefined) req.stop = b.stop_sequences;
   if (b.temperature !== undefined) req.temperature = b.temperature;
   if (b.top_p !== undefined) req.topP = b.top_p;
+  if (b.top_k !== undefined) req.topK = b.top_k;
   if (typeof b.metadata?.user_id === 'string') req.user = b.metadata.user_id;
   return req;
 }
@@ -392,6 +394,7 @@ export function toAnthropicMessagesBody(req: ChatRequest, model: string): Record
   if (req.stop !== undefined && req.stop.length > 0) body.stop_sequences = req.stop;
   if (req.temperature !== undefined) body.temperature = req.temperature;
   if (req.topP !== undefined) body.top_p = req.topP;
+  if (req.topK !== undefined) body.top_k = req.topK;
   if (req.user !== undefined) body.metadata = { user_id: req.user };
   body.stream = req.stream;
   return body;

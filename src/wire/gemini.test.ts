@@ -362,3 +362,19 @@ test('an error object or a malformed chunk in the stream fails it', () => {
   assert.throws(() => new GeminiStreamDecoder('g').push([1]), isUpstreamFailed);
   assert.throws(() => new GeminiStreamDecoder('g').push({ candidates: [{ content: { parts: [{ functionCall: {} }] } }] }), isUpstreamFailed);
 });
+
+test('JSON output and sampling controls reach Gemini\'s generationConfig', () => {
+  const req: ChatRequest = {
+    model: 'g', stream: false, messages: [{ role: 'user', content: [{ type: 'text', text: 'json please' }] }],
+    seed: 7, topK: 40, presencePenalty: 0.1, frequencyPenalty: 0.2,
+    responseFormat: { type: 'json_schema', name: 'w', schema: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false } },
+  };
+  const gen = toGeminiRequest(req).generationConfig as Record<string, unknown>;
+  assert.equal(gen.responseMimeType, 'application/json');
+  assert.deepEqual(gen.responseSchema, toGeminiSchema(req.responseFormat!.type === 'json_schema' ? req.responseFormat!.schema : {}));
+  assert.equal((gen.responseSchema as any).additionalProperties, undefined, 'keys Gemini refuses are dropped');
+  assert.deepEqual([gen.seed, gen.topK, gen.presencePenalty, gen.frequencyPenalty], [7, 40, 0.1, 0.2]);
+  const plain = toGeminiRequest({ ...req, responseFormat: { type: 'json_object' } }).generationConfig as Record<string, unknown>;
+  assert.equal(plain.responseMimeType, 'application/json');
+  assert.equal(plain.responseSchema, undefined);
+});

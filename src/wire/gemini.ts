@@ -59,6 +59,18 @@ export function toGeminiRequest(req: ChatRequest, opts: GeminiRequestOptions = {
   if (req.temperature !== undefined) gen.temperature = req.temperature;
   if (req.topP !== undefined) gen.topP = req.topP;
   if (req.stop && req.stop.length > 0) gen.stopSequences = req.stop;
+  if (req.topK !== undefined) gen.topK = req.topK;
+  if (req.seed !== undefined) gen.seed = req.seed;
+  if (req.presencePenalty !== undefined) gen.presencePenalty = req.presencePenalty;
+  if (req.frequencyPenalty !== undefined) gen.frequencyPenalty = req.frequencyPenalty;
+  if (req.responseFormat) {
+    gen.responseMimeType = 'application/json';
+    // The same OpenAPI subset as function parameters (toGeminiSchema); json_object has no schema.
+    if (req.responseFormat.type === 'json_schema') {
+      const schema = toGeminiSchema(req.responseFormat.schema);
+      if (schema) gen.responseSchema = schema;
+    }
+  }
   if (Object.keys(gen).length > 0) body.generationConfig = gen;
   return body;
 }

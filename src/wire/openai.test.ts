@@ -702,3 +702,22 @@ test('stream encoder: a tool call that ends without argument text is sent with "
   assert.deepEqual(Object.fromEntries(args), { 0: '{}', 1: '{"x":1}', 2: '{}' });
   assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls', 'the filled arguments come before the finish');
 });
+
+test('sampling controls, JSON output and strict tools go from an OpenAI client to an OpenAI-family upstream unchanged', () => {
+  const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+  const client = {
+    model: 'gw', messages: [{ role: 'user', content: 'weather as JSON' }],
+    seed: 42, presence_penalty: 0.5, frequency_penalty: -0.25,
+    response_format: { type: 'json_schema', json_schema: { name: 'weather', description: 'a city', schema, strict: true } },
+    tools: [{ type: 'function', function: { name: 'lookup', parameters: schema, strict: true } }],
+  };
+  const req = parseOpenAIChatRequest(client);
+  assert.deepEqual([req.seed, req.presencePenalty, req.frequencyPenalty], [42, 0.5, -0.25]);
+  assert.deepEqual(req.responseFormat, { type: 'json_schema', name: 'weather', description: 'a city', schema, strict: true });
+  const body = toOpenAIChatBody(req, 'gpt-x');
+  for (const k of ['seed', 'presence_penalty', 'frequency_penalty', 'response_format'] as const) assert.deepEqual(body[k], client[k], k);
+  assert.equal((body.tools as any)[0].function.strict, true);
+  assert.deepEqual(toOpenAIChatBody(parseOpenAIChatRequest({ ...client, response_format: { type: 'json_object' } }), 'm').response_format, { type: 'json_object' });
+  assert.equal(toOpenAIChatBody(parseOpenAIChatRequest({ ...client, response_format: { type: 'text' } }), 'm').response_format, undefined, 'text is the default');
+  assert.throws(() => parseOpenAIChatRequest({ ...client, presence_penalty: 3 }), (e: RedlineError) => e.code === 'INVALID_REQUEST' && /presence_penalty/.test(e.message));
+});

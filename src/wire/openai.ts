@@ -57,8 +57,23 @@ const toolSchema = z.object({
     name: z.string().min(1),
     description: z.string().nullish(),
     parameters: z.record(z.string(), z.unknown()).nullish(),
+    strict: z.boolean().nullish(),
   }),
 });
+
+const responseFormatSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: z.string().min(1).max(64),
+      description: z.string().nullish(),
+      schema: z.record(z.string(), z.unknown()).nullish(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
 
 const requestSchema = z.object({
   model: z.string().min(1),
@@ -78,6 +93,10 @@ const requestSchema = z.object({
   parallel_tool_calls: z.boolean().nullish(),
   user: z.string().nullish(),
   n: z.number().int().min(1).nullish(),
+  seed: z.number().int().nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  response_format: responseFormatSchema.nullish(),
 });
 
 type ParsedMessage = z.infer<typeof messageSchema>;
@@ -118,6 +137,20 @@ export function parseOpenAIChatRequest(body: unknown): ChatRequest {
   if (b.stream_options?.include_usage != null) req.includeUsage = b.stream_options.include_usage;
   if (b.parallel_tool_calls != null) req.parallelToolCalls = b.parallel_tool_calls;
   if (b.user != null) req.user = b.user;
+  if (b.seed != null) req.seed = b.seed;
+  if (b.presence_penalty != null) req.presencePenalty = b.presence_penalty;
+  if (b.frequency_penalty != null) req.frequencyPenalty = b.frequency_penalty;
+  const rf = b.response_format;
+  if (rf?.type === 'json_object') req.responseFormat = { type: 'json_object' };
+  else if (rf?.type === 'json_schema') {
+    const js = rf.json_schema;
+    const schema = js.schema ?? {};
+    checkJsonDepth(schema, 'response_format.json_schema.schema');
+    req.responseFormat = {
+      type: 'json_schema', name: js.name, schema,
+      ...(js.description != null && { description: js.description }), ...(js.strict != null && { strict: js.strict }),
+    };
+  }
   return req;
 }
 
@@ -179,6 +212,7 @@ function toToolDef(t: z.infer<typeof toolSchema>, i: number): ToolDef {
   // The API reference: omitting `parameters` defines a function with an empty parameter list.
   const def: ToolDef = { name: t.function.name, parameters: t.function.parameters ?? { type: 'object', properties: {} } };
   if (t.function.description != null) def.description = t.function.description;
+  if (t.function.strict != null) def.strict = t.function.strict;
   return def;
 }
 
@@ -372,7 +406,10 @@ export function toOpenAIChatBody(req: ChatRequest, model: string, opts: OpenAIBo
   if (req.tools && req.tools.length > 0) {
     body.tools = req.tools.map((t) => ({
       type: 'function',
-      function: { name: t.name, ...(t.description !== undefined && { description: t.description }), parameters: t.parameters },
+      function: {
+        name: t.name, ...(t.description !== undefined && { description: t.description }), parameters: t.parameters,
+        ...(t.strict !== undefined && { strict: t.strict }),
+      },
     }));
   }
   if (req.toolChoice) {
@@ -387,6 +424,20 @@ export function toOpenAIChatBody(req: ChatRequest, model: string, opts: OpenAIBo
   if (req.stream) body.stream_options = { include_usage: true };
   if (req.parallelToolCalls !== undefined && req.tools && req.tools.length > 0) body.parallel_tool_calls = req.parallelToolCalls;
   if (req.user !== undefined) body.user = req.user;
+  if (req.seed !== undefined) body.seed = req.seed;
+  if (req.presencePenalty !== undefined) body.presence_penalty = req.presencePenalty;
+  if (req.frequencyPenalty !== undefined) body.frequency_penalty = req.frequencyPenalty;
+  const rf = req.responseFormat;
+  if (rf?.type === 'json_object') body.response_format = { type: 'json_object' };
+  else if (rf?.type === 'json_schema') {
+    body.response_format = {
+      type: 'json_schema',
+      json_schema: {
+        name: rf.name, ...(rf.description !== undefined && { description: rf.description }), schema: rf.schema,
+        ...(rf.strict !== undefined && { strict: rf.strict }),
+      },
+    };
+  }
   return body;
 }
 

@@ -18,7 +18,13 @@ export type Part = TextPart | ImagePart | ToolCallPart | ToolResultPart;
  */
 export interface Message { role: 'user' | 'assistant'; content: Part[] }
 
-export interface ToolDef { name: string; description?: string; parameters: Record<string, unknown> }
+export interface ToolDef {
+  name: string;
+  description?: string;
+  parameters: Record<string, unknown>;
+  /** OpenAI structured outputs: the arguments must follow the schema exactly. */
+  strict?: boolean;
+}
 
 export type ToolChoice =
   | { type: 'auto' }
@@ -43,7 +49,18 @@ export interface ChatRequest {
   parallelToolCalls?: boolean;
   /** End-user id from the client (OpenAI `user`, Anthropic `metadata.user_id`). */
   user?: string;
+  /** Sampling controls some providers take (README, "What cannot be translated", says which). */
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  topK?: number;
+  /** JSON output (OpenAI `response_format`; Gemini's response MIME type and schema). Absent: text. */
+  responseFormat?: ResponseFormat;
 }
+
+export type ResponseFormat =
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; description?: string; schema: Record<string, unknown>; strict?: boolean };
 
 export type StopReason = 'end' | 'max_tokens' | 'tool_use' | 'stop_sequence' | 'content_filter' | 'refusal';
 
