@@ -68,7 +68,7 @@ test('prototype pollution and deep nesting are refused cleanly', async () => {
 });
 
 test('tool schemas nested to the limit go through (and into the ledger); one level deeper is a 400 naming the param', async () => {
-  const { MAX_JSON_DEPTH } = await import('../wire/depth.js');
+  const { MAX_JSON_DEPTH } = await import('../wire/checks.js');
   // An object `levels` deep: each level a JSON object.
   const nested = (levels: number): Record<string, unknown> => {
     let v: Record<string, unknown> = { type: 'string' };

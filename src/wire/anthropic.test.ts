@@ -102,7 +102,13 @@ test('tool_choice variants map to canonical choices', () => {
   const msgs = [{ role: 'user', content: 'hi' }];
   assert.deepEqual(parseAnthropicMessagesRequest({ ...base, messages: msgs, tool_choice: { type: 'auto' } }).toolChoice, { type: 'auto' });
   assert.deepEqual(parseAnthropicMessagesRequest({ ...base, messages: msgs, tool_choice: { type: 'none' } }).toolChoice, { type: 'none' });
-  assert.deepEqual(parseAnthropicMessagesRequest({ ...base, messages: msgs, tool_choice: { type: 'tool', name: 'f' } }).toolChoice, { type: 'tool', name: 'f' });
+  const tools = [{ name: 'f', input_schema: { type: 'object' } }];
+  assert.deepEqual(parseAnthropicMessagesRequest({ ...base, messages: msgs, tools, tool_choice: { type: 'tool', name: 'f' } }).toolChoice, { type: 'tool', name: 'f' });
+  assert.deepEqual(parseAnthropicMessagesRequest({ ...base, messages: msgs, tools, tool_choice: { type: 'any' } }).toolChoice, { type: 'required' });
+  for (const tc of [{ type: 'any' }, { type: 'tool', name: 'f' }]) {
+    assert.throws(() => parseAnthropicMessagesRequest({ ...base, messages: msgs, tool_choice: tc }), (e: RedlineError) => e.code === 'INVALID_REQUEST' && /^tool_choice: /.test(e.message));
+  }
+  assert.throws(() => parseAnthropicMessagesRequest({ ...base, messages: msgs, tools, tool_choice: { type: 'tool', name: 'g' } }), /"g", which is not among/);
   const r = parseAnthropicMessagesRequest({ ...base, messages: msgs });
   assert.equal(r.stream, false);
   assert.equal(r.toolChoice, undefined);

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { RedlineError } from '../errors.js';
 import { sseFrame } from './sse.js';
-import { checkJsonDepth } from './depth.js';
+import { checkJsonDepth, checkToolChoice } from './checks.js';
 import { compiledParse } from './validate.js';
 import type {
   ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart, ToolChoice, ToolDef, ToolResultPart, Usage,
@@ -121,6 +121,7 @@ function toChatRequest(b: AnthropicRequestBody): ChatRequest {
     const tc = b.tool_choice;
     req.toolChoice = tc.type === 'any' ? { type: 'required' } : tc.type === 'tool' ? { type: 'tool', name: tc.name } : { type: tc.type };
     if (tc.type !== 'none' && tc.disable_parallel_tool_use !== undefined) req.parallelToolCalls = !tc.disable_parallel_tool_use;
+    checkToolChoice(req.toolChoice, req.tools, 'tool_choice');
   }
   if (b.stop_sequences !== undefined) req.stop = b.stop_sequences;
   if (b.temperature !== undefined) req.temperature = b.temperature;

@@ -99,11 +99,23 @@ test('null for unset optional fields is accepted, as OpenAI accepts it', () => {
 });
 
 test('tool_choice strings and max_tokens alone', () => {
+  const tools = [{ type: 'function', function: { name: 'f' } }];
   for (const c of ['auto', 'none', 'required'] as const) {
-    const req = parseOpenAIChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], tool_choice: c, max_tokens: 7 });
+    const req = parseOpenAIChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], tools, tool_choice: c, max_tokens: 7 });
     assert.deepEqual(req.toolChoice, { type: c });
     assert.equal(req.maxTokens, 7);
   }
+});
+
+test('a tool choice must name an offered tool, and "required" needs tools: 400 naming tool_choice', () => {
+  const base = { model: 'm', messages: [{ role: 'user', content: 'x' }] };
+  const tools = [{ type: 'function', function: { name: 'f' } }];
+  const refused = (body: Record<string, unknown>, why: RegExp) => assert.throws(() => parseOpenAIChatRequest({ ...base, ...body }),
+    (e: RedlineError) => e.code === 'INVALID_REQUEST' && e.param === 'tool_choice' && why.test(e.message));
+  refused({ tool_choice: 'required' }, /no tools were offered/);
+  refused({ tools, tool_choice: { type: 'function', function: { name: 'g' } } }, /"g", which is not among/);
+  assert.deepEqual(parseOpenAIChatRequest({ ...base, tools, tool_choice: { type: 'function', function: { name: 'f' } } }).toolChoice, { type: 'tool', name: 'f' });
+  assert.deepEqual(parseOpenAIChatRequest({ ...base, tool_choice: 'none' }).toolChoice, { type: 'none' });
 });
 
 test('a tool message after a user text message starts a new user message', () => {
@@ -261,6 +273,9 @@ const canonicalRequest: fc.Arbitrary<ChatRequest> = fc.record({
   const out: ChatRequest = { ...r };
   if (r.stream) out.includeUsage = true;
   if (!r.tools) delete out.parallelToolCalls;
+  // A well-formed request names an offered tool, and asks for one only when some are offered.
+  if (r.toolChoice?.type === 'tool' && r.tools) out.toolChoice = { type: 'tool', name: r.tools[0]!.name };
+  else if ((r.toolChoice?.type === 'tool' || r.toolChoice?.type === 'required') && !r.tools) delete out.toolChoice;
   return out;
 });
 

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { RedlineError } from '../errors.js';
 import { sseFrame } from './sse.js';
-import { checkJsonDepth } from './depth.js';
+import { checkJsonDepth, checkToolChoice } from './checks.js';
 import { compiledParse } from './validate.js';
 import type {
   ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart,
@@ -126,6 +126,7 @@ export function parseOpenAIChatRequest(body: unknown): ChatRequest {
   if (system !== '') req.system = system;
   if (b.tools && b.tools.length > 0) req.tools = b.tools.map((t, i) => toToolDef(t, i));
   if (b.tool_choice != null) req.toolChoice = toToolChoice(b.tool_choice);
+  checkToolChoice(req.toolChoice, req.tools, 'tool_choice');
   const maxTokens = b.max_completion_tokens ?? b.max_tokens;
   if (maxTokens != null) req.maxTokens = maxTokens;
   if (b.temperature != null) req.temperature = b.temperature;
