@@ -109,6 +109,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Every body redline reads is JSON: without this, Fastify's built-in text parser would take a
   // text/plain body and the route would report it as "not a JSON object" rather than 415.
   app.removeContentTypeParser('text/plain');
+  // Bodies are read as they come; a compressed one would only fail later as "not valid JSON".
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const enc = request.headers['content-encoding'];
+    if (enc !== undefined && enc.trim().toLowerCase() !== 'identity') {
+      return done(new RedlineError('UNSUPPORTED_MEDIA_TYPE', `content-encoding ${enc} is not supported: send the body uncompressed`), payload);
+    }
+    done(null, payload);
+  });
   // The client-facing paths answer other methods with 405 and the methods they do take, as the
   // providers' APIs do, rather than with the not-found handler's 404.
   for (const [url, allow] of [['/v1/chat/completions', 'POST'], ['/v1/messages', 'POST'], ['/v1/models', 'GET, HEAD']] as const) {

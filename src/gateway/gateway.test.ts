@@ -191,6 +191,16 @@ describe('keys and bad input, each in the API\'s own error shape', () => {
     assert.equal((await anth.json() as any).type, 'error');
   });
 
+  test('a compressed body: 415 naming the encoding, not "invalid JSON"', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const res = await fetch(gw.url + '/v1/chat/completions', {
+      method: 'POST', body: gzipSync(JSON.stringify(chat)),
+      headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    });
+    assert.equal(res.status, 415);
+    assert.match((await res.json() as any).error.message, /content-encoding gzip is not supported/);
+  });
+
   test('another method on a client-facing path: 405 with Allow, in the API\'s shape', async () => {
     for (const [method, path, allow] of [['GET', '/v1/chat/completions', 'POST'], ['PUT', '/v1/messages', 'POST'], ['DELETE', '/v1/models', 'GET, HEAD']] as const) {
       const res = await fetch(gw.url + path, { method, headers: { authorization: `Bearer ${gw.key}` } });
