@@ -69,6 +69,7 @@ test('parses a full request into the canonical shape', () => {
     maxTokens: 100,
     stream: true,
     system: 'be brief\n\nbe kind',
+    systemCacheControl: { type: 'ephemeral' },
     messages: [
       { role: 'user', content: [{ type: 'text', text: 'what is the weather?' }] },
       {
@@ -592,4 +593,30 @@ test('top_k goes from an Anthropic client to Anthropic (and to Gemini as topK)',
   const req = parseAnthropicMessagesRequest({ model: 'c', max_tokens: 10, top_k: 5, messages: [{ role: 'user', content: 'hi' }] });
   assert.equal(req.topK, 5);
   assert.equal(toAnthropicMessagesBody(req, 'claude-x').top_k, 5);
+});
+
+test('prompt-cache breakpoints go from an Anthropic client to Anthropic where the client put them', () => {
+  const cc = { type: 'ephemeral' as const };
+  const long = { type: 'ephemeral' as const, ttl: '1h' as const };
+  const req = parseAnthropicMessagesRequest({
+    model: 'c', max_tokens: 10,
+    system: [{ type: 'text', text: 'rules' }, { type: 'text', text: 'reference', cache_control: long }],
+    tools: [{ name: 'f', input_schema: { type: 'object' }, cache_control: cc }],
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'big document', cache_control: cc }, { type: 'text', text: 'question' }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {}, cache_control: cc }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'ok', cache_control: cc }] },
+    ],
+  });
+  assert.deepEqual(req.systemCacheControl, { ttl: '1h', type: 'ephemeral' });
+  const body = toAnthropicMessagesBody(req, 'claude-x') as any;
+  assert.deepEqual(body.system, [{ type: 'text', text: 'rules\n\nreference', cache_control: long }]);
+  assert.deepEqual(body.tools[0].cache_control, cc);
+  assert.deepEqual(body.messages[0].content.map((b: any) => b.cache_control), [cc, undefined]);
+  assert.deepEqual(body.messages[1].content[0].cache_control, cc);
+  assert.deepEqual(body.messages[2].content[0].cache_control, cc);
+  // Parts keep canonical key order, so the ledger's commitment stays one JSON.stringify.
+  assert.deepEqual(Object.keys(req.messages[0]!.content[0]!), ['cacheControl', 'text', 'type']);
+  // Without breakpoints nothing changes: the system prompt stays a string.
+  assert.equal(toAnthropicMessagesBody(parseAnthropicMessagesRequest({ model: 'c', max_tokens: 5, system: 'plain', messages: [{ role: 'user', content: 'hi' }] }), 'm').system, 'plain');
 });

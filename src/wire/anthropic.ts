@@ -10,7 +10,7 @@ import { sseFrame } from './sse.js';
 import { checkJsonDepth, checkToolChoice } from './checks.js';
 import { compiledParse } from './validate.js';
 import type {
-  ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart, ToolChoice, ToolDef, ToolResultPart, Usage,
+  CacheControl, ChatRequest, ChatResponse, ImagePart, Message, Part, StopReason, StreamEvent, TextPart, ToolCallPart, ToolChoice, ToolDef, ToolResultPart, Usage,
 } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -19,19 +19,22 @@ import type {
 
 const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
 
-const textBlock = z.object({ type: z.literal('text'), text: z.string() });
+// Prompt-cache breakpoints are carried through the neutral shape (CacheControl) to Anthropic targets.
+const cacheControl = z.object({ type: z.literal('ephemeral'), ttl: z.enum(['5m', '1h']).optional() });
+const textBlock = z.object({ type: z.literal('text'), text: z.string(), cache_control: cacheControl.nullish() });
 const imageSource = z.discriminatedUnion('type', [
   z.object({ type: z.literal('base64'), media_type: z.enum(IMAGE_MEDIA_TYPES), data: z.string().min(1) }),
   z.object({ type: z.literal('url'), url: z.string().min(1) }),
 ]);
-const imageBlock = z.object({ type: z.literal('image'), source: imageSource });
+const imageBlock = z.object({ type: z.literal('image'), source: imageSource, cache_control: cacheControl.nullish() });
 const jsonObject = z.record(z.string(), z.unknown());
-const toolUseBlock = z.object({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: jsonObject });
+const toolUseBlock = z.object({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: jsonObject, cache_control: cacheControl.nullish() });
 const toolResultBlock = z.object({
   type: z.literal('tool_result'),
   tool_use_id: z.string().min(1),
   content: z.union([z.string(), z.array(z.discriminatedUnion('type', [textBlock, imageBlock]))]).optional(),
   is_error: z.boolean().optional(),
+  cache_control: cacheControl.nullish(),
 });
 const contentBlock = z.discriminatedUnion('type', [textBlock, imageBlock, toolUseBlock, toolResultBlock]);
 
@@ -48,6 +51,7 @@ const messagesRequest = z.object({
     name: z.string().min(1),
     description: z.string().optional(),
     input_schema: jsonObject,
+    cache_control: cacheControl.nullish(),
   })).optional(),
   tool_choice: z.discriminatedUnion('type', [
     z.object({ type: z.literal('auto'), disable_parallel_tool_use: z.boolean().optional() }),
@@ -88,21 +92,21 @@ function toChatRequest(b: AnthropicRequestBody): ChatRequest {
       const at = `messages.${i}.content.${j}`;
       switch (block.type) {
         case 'text':
-          return { text: block.text, type: 'text' };
+          return cached({ text: block.text, type: 'text' }, block.cache_control);
         case 'image':
-          return imagePart(block.source);
+          return cached(imagePart(block.source), block.cache_control);
         case 'tool_use':
           if (m.role !== 'assistant') invalid(`${at}.type`, 'tool_use blocks are only allowed in assistant messages');
           checkJsonDepth(block.input, `${at}.input`);
-          return { arguments: JSON.stringify(block.input), id: block.id, name: block.name, type: 'tool_call' };
+          return cached({ arguments: JSON.stringify(block.input), id: block.id, name: block.name, type: 'tool_call' }, block.cache_control);
         case 'tool_result': {
           if (m.role !== 'user') invalid(`${at}.type`, 'tool_result blocks are only allowed in user messages');
           const content: ToolResultPart['content'] = block.content === undefined ? []
             : typeof block.content === 'string' ? [{ text: block.content, type: 'text' }]
-              : block.content.map((c) => (c.type === 'text' ? { text: c.text, type: 'text' } : imagePart(c.source)));
-          return block.is_error !== undefined
+              : block.content.map((c) => (c.type === 'text' ? cached({ text: c.text, type: 'text' }, c.cache_control) : cached(imagePart(c.source), c.cache_control)));
+          return cached(block.is_error !== undefined
             ? { content, isError: block.is_error, toolCallId: block.tool_use_id, type: 'tool_result' }
-            : { content, toolCallId: block.tool_use_id, type: 'tool_result' };
+            : { content, toolCallId: block.tool_use_id, type: 'tool_result' }, block.cache_control);
         }
       }
     });
@@ -110,11 +114,19 @@ function toChatRequest(b: AnthropicRequestBody): ChatRequest {
   });
 
   const req: ChatRequest = { model: b.model, messages, maxTokens: b.max_tokens, stream: b.stream ?? false };
-  if (b.system !== undefined) req.system = typeof b.system === 'string' ? b.system : b.system.map((s) => s.text).join('\n\n');
+  if (b.system !== undefined) {
+    req.system = typeof b.system === 'string' ? b.system : b.system.map((s) => s.text).join('\n\n');
+    // The neutral system prompt is one text, so a breakpoint on any of its blocks moves to its end
+    // (the cached prefix grows by the blocks after it, which is still a valid prefix).
+    const cc = typeof b.system === 'string' ? undefined : b.system.findLast((s) => s.cache_control)?.cache_control;
+    if (cc) req.systemCacheControl = cacheOf(cc);
+  }
   if (b.tools !== undefined) {
     req.tools = b.tools.map((t, i): ToolDef => {
       checkJsonDepth(t.input_schema, `tools.${i}.input_schema`);
-      return { name: t.name, ...(t.description !== undefined && { description: t.description }), parameters: t.input_schema };
+      const def: ToolDef = { name: t.name, ...(t.description !== undefined && { description: t.description }), parameters: t.input_schema };
+      if (t.cache_control) def.cacheControl = cacheOf(t.cache_control);
+      return def;
     });
   }
   if (b.tool_choice !== undefined) {
@@ -135,6 +147,25 @@ function imagePart(source: z.infer<typeof imageSource>): ImagePart {
   return source.type === 'base64'
     ? { type: 'image', url: `data:${source.media_type};base64,${source.data}` }
     : { type: 'image', url: source.url };
+}
+
+type WireCache = z.infer<typeof cacheControl> | null | undefined;
+
+function cacheOf(cc: NonNullable<WireCache>): CacheControl {
+  return cc.ttl ? { ttl: cc.ttl, type: 'ephemeral' } : { type: 'ephemeral' };
+}
+
+/**
+ * `part` with the block's cache breakpoint, if it has one. `cacheControl` goes first: parts keep their
+ * keys in canonical (sorted) order, which lets the ledger canonicalise content with one JSON.stringify.
+ */
+function cached<T extends Part>(part: T, cc: WireCache): T {
+  return cc ? { cacheControl: cacheOf(cc), ...part } : part;
+}
+
+/** The wire form of a neutral breakpoint. */
+function cacheBody(cc: CacheControl): Record<string, unknown> {
+  return cc.ttl ? { type: 'ephemeral', ttl: cc.ttl } : { type: 'ephemeral' };
 }
 
 function invalid(param: string, message: string): never {
@@ -379,13 +410,16 @@ export function toAnthropicMessagesBody(req: ChatRequest, model: string): Record
   }
 
   const body: Record<string, unknown> = { model, max_tokens: req.maxTokens ?? DEFAULT_MAX_TOKENS, messages };
-  if (req.system !== undefined && req.system !== '') body.system = req.system;
+  if (req.system !== undefined && req.system !== '') {
+    body.system = req.systemCacheControl ? [{ type: 'text', text: req.system, cache_control: cacheBody(req.systemCacheControl) }] : req.system;
+  }
   if (req.tools !== undefined && req.tools.length > 0) {
     body.tools = req.tools.map((t) => ({
       name: t.name,
       ...(t.description !== undefined && { description: t.description }),
       // OpenAI tools may omit parameters (or send `{}`); Anthropic insists on an object schema.
       input_schema: { type: 'object', ...t.parameters },
+      ...(t.cacheControl && { cache_control: cacheBody(t.cacheControl) }),
     }));
     const choice = toolChoiceBody(req.toolChoice, req.parallelToolCalls);
     if (choice) body.tool_choice = choice;
@@ -412,21 +446,26 @@ function toolChoiceBody(tc: ToolChoice | undefined, parallel: boolean | undefine
 function partToBlocks(p: Part, param: string): Array<Record<string, unknown>> {
   switch (p.type) {
     case 'text':
-      return p.text === '' ? [] : [{ type: 'text', text: p.text }];
+      return p.text === '' ? [] : [withCache({ type: 'text', text: p.text }, p.cacheControl)];
     case 'image':
-      return [imageBlockBody(p, param)];
+      return [withCache(imageBlockBody(p, param), p.cacheControl)];
     case 'tool_call':
-      return [{ type: 'tool_use', id: p.id, name: p.name, input: argumentsToInput(p.arguments) }];
+      return [withCache({ type: 'tool_use', id: p.id, name: p.name, input: argumentsToInput(p.arguments) }, p.cacheControl)];
     case 'tool_result': {
       const content = p.content.flatMap((c, k) => partToBlocks(c, `${param}.content.${k}`));
-      return [{
+      return [withCache({
         type: 'tool_result',
         tool_use_id: p.toolCallId,
         ...(content.length > 0 && { content }),
         ...(p.isError !== undefined && { is_error: p.isError }),
-      }];
+      }, p.cacheControl)];
     }
   }
+}
+
+function withCache(block: Record<string, unknown>, cc: CacheControl | undefined): Record<string, unknown> {
+  if (cc) block.cache_control = cacheBody(cc);
+  return block;
 }
 
 const DATA_URL = /^data:([^;,]+)((?:;[^;,]*)*?);base64,(.*)$/s;

@@ -2,13 +2,19 @@
 // Anthropic Messages) is parsed into it and every provider format is rendered from it, so the
 // pipeline (policy, classification, approvals, ledger) never sees a wire format.
 
-export interface TextPart { type: 'text'; text: string }
+/**
+ * A prompt-cache breakpoint (Anthropic's `cache_control`): the prompt up to and including the part
+ * that carries it may be cached. A hint only: providers without prompt caching ignore it.
+ */
+export interface CacheControl { type: 'ephemeral'; ttl?: '5m' | '1h' }
+
+export interface TextPart { type: 'text'; text: string; cacheControl?: CacheControl }
 /** An image by URL; base64 images are carried as `data:` URLs so both formats can express them. */
-export interface ImagePart { type: 'image'; url: string; detail?: string }
+export interface ImagePart { type: 'image'; url: string; detail?: string; cacheControl?: CacheControl }
 /** A tool call made by the assistant. `arguments` is the JSON text exactly as the model produced it. */
-export interface ToolCallPart { type: 'tool_call'; id: string; name: string; arguments: string }
+export interface ToolCallPart { type: 'tool_call'; id: string; name: string; arguments: string; cacheControl?: CacheControl }
 /** The result of a tool call, sent back by the client. */
-export interface ToolResultPart { type: 'tool_result'; toolCallId: string; content: Array<TextPart | ImagePart>; isError?: boolean }
+export interface ToolResultPart { type: 'tool_result'; toolCallId: string; content: Array<TextPart | ImagePart>; isError?: boolean; cacheControl?: CacheControl }
 
 export type Part = TextPart | ImagePart | ToolCallPart | ToolResultPart;
 
@@ -24,6 +30,7 @@ export interface ToolDef {
   parameters: Record<string, unknown>;
   /** OpenAI structured outputs: the arguments must follow the schema exactly. */
   strict?: boolean;
+  cacheControl?: CacheControl;
 }
 
 export type ToolChoice =
@@ -36,6 +43,8 @@ export interface ChatRequest {
   /** The model name the client asked for (a route alias or provider/model). Providers get target.model. */
   model: string;
   system?: string;
+  /** A prompt-cache breakpoint at the end of the system prompt. */
+  systemCacheControl?: CacheControl;
   messages: Message[];
   tools?: ToolDef[];
   toolChoice?: ToolChoice;
