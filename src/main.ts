@@ -156,13 +156,13 @@ export async function startGateway(config: Config, o: { listen?: boolean } = {})
   };
 }
 
+/** The label of the key REDLINE_ADMIN_KEY pins. */
+const PINNED_LABEL = 'REDLINE_ADMIN_KEY';
+
 /**
  * The first start needs one key to administer the rest. REDLINE_ADMIN_KEY pins it (handy for scripts
  * and containers); otherwise one is generated when the store has no key at all and returned once.
  */
-/** The label of the key REDLINE_ADMIN_KEY pins. */
-const PINNED_LABEL = 'REDLINE_ADMIN_KEY';
-
 export async function bootstrapAdmin(store: Store, pinned: string | undefined): Promise<string | undefined> {
   if (pinned) {
     const hash = hashApiKey(pinned);

@@ -56,8 +56,6 @@ export interface Source {
   close(): Promise<void>;
 }
 
-export { DB_FILE };
-
 export class CheckFailed extends Error {}
 
 export function httpSource(base: string): Source {

@@ -19,7 +19,8 @@ import {
   type UsageReport,
   type VerifiedCheckpoint,
 } from '../../verify/index.js';
-import { CheckFailed, DB_FILE, httpSource, keyLabel, sqliteSource, trustedKeys, type Source } from './ledger.js';
+import { DB_FILE } from '../../store/index.js';
+import { CheckFailed, httpSource, keyLabel, sqliteSource, trustedKeys, type Source } from './ledger.js';
 
 export interface ReportOptions {
   provider?: string;
